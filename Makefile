@@ -1,0 +1,62 @@
+# sluice: the two commands a newcomer runs are `make run` and `make test`.
+# Both install what they need (scripts/install-deps), start a local Cassandra
+# if none answers (scripts/cassandra), and leave it running for the next call;
+# `scripts/cassandra stop` stops it.
+.PHONY: all build plugins plugins-check test test-go run deps cassandra demo-data bench bench-smoke fmt vet clean
+
+GO        ?= go
+TESTFLAGS ?= -race -timeout 30m
+DEMO_ROWS ?= 100000
+CONFIG    ?= config.toml
+
+all: build
+
+## build: the sluice binary at bin/sluice
+build:
+	$(GO) build -trimpath -o bin/sluice ./cmd/sluice
+
+## deps: Debian and npm packages for the plugin toolchains (no-op when present)
+deps:
+	@scripts/install-deps
+
+## plugins: rebuild every example plugin and SDK test module (.wasm are committed)
+plugins: deps
+	$(MAKE) -C plugins all
+
+## plugins-check: rebuild the plugins and fail if a committed .wasm differs from its source
+plugins-check: deps
+	$(MAKE) -C plugins check
+
+cassandra:
+	@scripts/cassandra start
+
+## demo-data: create demo.events and load $(DEMO_ROWS) rows (skipped when loaded)
+demo-data: cassandra
+	$(GO) run ./internal/cmd/demoload -rows $(DEMO_ROWS)
+
+## run: the main job end to end: Cassandra, demo data, plugins, then stream
+run: deps build plugins demo-data
+	bin/sluice run -config $(CONFIG)
+
+## test: the whole suite, with integration tests against the real node
+test: deps build plugins-check cassandra vet test-go bench-smoke
+
+vet:
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test $(TESTFLAGS) ./...
+
+## bench-smoke: a small run of the side-by-side benchmark, so the script keeps working
+bench-smoke:
+	@if [ -x bench/run ]; then bench/run --smoke; fi
+
+## bench: the full side-by-side benchmark; writes BENCHMARKS.md
+bench: deps build plugins cassandra
+	bench/run
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin .cache

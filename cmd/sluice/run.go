@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/sluicehq/sluice/host"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/stream"
+)
+
+// runOptions are the flags of `sluice run` that override the config.
+type runOptions struct {
+	config   string
+	shard    string
+	progress string
+	logLevel string
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", "sluice run -config FILE [flags]",
+		`Stream every [[stream]] of the config: page the source table out of Cassandra,
+run each page through the stream's plugin chain, write the output to its sinks.
+
+A run resumes from the stream's checkpoint when one exists. SIGINT or SIGTERM
+stops gracefully (the page in flight is finished, sinks are flushed, the
+checkpoint is written, exit code 130); a second signal aborts at once.
+SIGHUP re-reads the config and hot-swaps every plugin whose module or config
+changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr)
+	var o runOptions
+	fs.StringVar(&o.config, "config", "config.toml", "config file")
+	fs.StringVar(&o.shard, "shard", "", `take shard "i/N" of every stream's token ring (overrides the config)`)
+	fs.StringVar(&o.progress, "progress", "", "progress display: auto, on or off (overrides runtime.progress)")
+	fs.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error (overrides runtime.log_level)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("run: unexpected arguments %q", fs.Args())
+	}
+	cfg, err := loadConfig(o.config, o.shard)
+	if err != nil {
+		return err
+	}
+	if o.progress != "" {
+		cfg.Runtime.Progress = o.progress
+	}
+	if o.logLevel != "" {
+		cfg.Runtime.LogLevel = o.logLevel
+	}
+	secrets, err := cfg.ResolveSecrets(nil)
+	if err != nil {
+		return usageError{err}
+	}
+	log := newLogger(cfg, stderr)
+
+	// Signals: the first SIGINT/SIGTERM stops gracefully, the second aborts.
+	ctx, abort := context.WithCancelCause(context.Background())
+	defer abort(nil)
+	stop := make(chan struct{})
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	env, closeEnv, err := newEnv(ctx, cfg, secrets, log)
+	if err != nil {
+		return err
+	}
+	defer closeEnv()
+
+	app := &app{cfg: cfg, env: env, log: log, stderr: stderr, secrets: secrets}
+	streams, err := app.build(ctx)
+	if err != nil {
+		return err
+	}
+	admin, err := app.startAdmin(streams)
+	if err != nil {
+		for _, s := range streams {
+			s.Close(ctx)
+		}
+		return err
+	}
+	defer admin.close()
+	watch := app.watchPlugins(ctx, streams)
+	defer watch()
+
+	go func() {
+		interrupted := false
+		for {
+			select {
+			case sig := <-sigs:
+				switch {
+				case sig == syscall.SIGHUP:
+					app.reloadConfig(ctx, o, streams)
+				case !interrupted:
+					interrupted = true
+					log.Warn("stopping gracefully: finishing the pages in flight, flushing sinks, writing checkpoints (signal again to abort)", "signal", sig.String())
+					close(stop)
+				default:
+					log.Error("aborting", "signal", sig.String())
+					abort(errors.New("aborted by a second signal"))
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	sums, err := app.runAll(ctx, stop, streams)
+	for _, s := range sums {
+		fmt.Fprintf(stderr, "sluice: stream %q: rows in %d, rows out %d, pages %d, elapsed %s, %.0f rows/s%s\n",
+			s.Stream, s.RowsIn, s.RowsOut, s.Pages, s.Elapsed.Round(time.Millisecond), s.RowsPerSecond(), resumedNote(s))
+	}
+	if err != nil {
+		return err
+	}
+	if isClosed(stop) {
+		var b strings.Builder
+		for _, s := range sums {
+			if !s.Complete {
+				fmt.Fprintf(&b, "\n  stream %q: %s", s.Stream, s.Resume)
+			}
+		}
+		return interruptedError{"interrupted; checkpoints written. To resume:" + b.String()}
+	}
+	return nil
+}
+
+func resumedNote(s stream.Summary) string {
+	if s.Resumed {
+		return " (resumed from checkpoint)"
+	}
+	return ""
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// loadConfig loads and validates the config; problems exit 2.
+func loadConfig(path, shard string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if shard != "" {
+		sh, err := config.ParseShard(shard)
+		if err != nil {
+			return nil, usagef("-shard: %v", err)
+		}
+		for i := range cfg.Streams {
+			if cfg.Streams[i].Source.CQL != "" && sh.Count > 1 {
+				return nil, usagef("-shard %s: stream %q reads a CQL query, which cannot be sharded", shard, cfg.Streams[i].Name)
+			}
+			cfg.Streams[i].Shard = sh
+		}
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Runtime.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Runtime.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newEnv connects to Cassandra and creates the Wasm runtime and metrics.
+func newEnv(ctx context.Context, cfg *config.Config, secrets config.Secrets, log *slog.Logger) (*stream.Env, func(), error) {
+	sess, err := newSession(cfg, secrets)
+	if err != nil {
+		return nil, nil, err
+	}
+	rt, err := host.NewRuntime(ctx, host.RuntimeConfig{CacheDir: cfg.Runtime.CacheDir, MemoryLimitPages: cfg.Runtime.MemoryLimit.WasmPages(), Logger: log})
+	if err != nil {
+		sess.Close()
+		return nil, nil, fmt.Errorf("wasm runtime: %w", err)
+	}
+	env := &stream.Env{Config: cfg, Session: sess, Runtime: rt, Metrics: metrics.New(), Logger: log}
+	return env, func() {
+		_ = rt.Close(context.WithoutCancel(ctx))
+		sess.Close()
+	}, nil
+}
+
+// newSession opens the gocql session the config describes.
+func newSession(cfg *config.Config, secrets config.Secrets) (*gocql.Session, error) {
+	c := cfg.Cassandra
+	cl := gocql.NewCluster(c.Hosts...)
+	cl.Consistency = c.Consistency.Gocql()
+	cl.ProtoVersion = c.ProtocolVersion
+	cl.ConnectTimeout = c.ConnectTimeout
+	cl.Timeout = c.Timeout
+	cl.Logger = gocql.NewLogger(gocql.LogLevelNone)
+	if c.Keyspace != "" {
+		cl.Keyspace = c.Keyspace
+	}
+	if c.LocalDC != "" {
+		cl.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(c.LocalDC))
+	} else {
+		cl.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
+	}
+	if c.Username != "" {
+		cl.Authenticator = gocql.PasswordAuthenticator{Username: c.Username, Password: secrets.CassandraPassword}
+	}
+	if c.TLS.Enabled {
+		tc := &tls.Config{ServerName: c.TLS.ServerName, InsecureSkipVerify: c.TLS.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+		if c.TLS.CAFile != "" {
+			pem, err := os.ReadFile(c.TLS.CAFile)
+			if err != nil {
+				return nil, usagef("cassandra.tls.ca_file: %v", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, usagef("cassandra.tls.ca_file: %s holds no PEM certificate", c.TLS.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+		if c.TLS.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile)
+			if err != nil {
+				return nil, usagef("cassandra.tls.cert_file/key_file: %v", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		cl.SslOpts = &gocql.SslOptions{Config: tc, EnableHostVerification: !c.TLS.InsecureSkipVerify}
+	}
+	s, err := cl.CreateSession()
+	if err != nil {
+		return nil, fmt.Errorf("connect to Cassandra at %s: %w", strings.Join(c.Hosts, ", "), err)
+	}
+	return s, nil
+}
+
+// app holds what `sluice run` shares between its streams, signal handling,
+// admin server and plugin watcher.
+type app struct {
+	cfg     *config.Config
+	env     *stream.Env
+	log     *slog.Logger
+	stderr  io.Writer
+	secrets config.Secrets
+}
+
+// build creates every stream, compiling and validating every plugin before
+// any row is read. Plugin and source problems exit 2.
+func (a *app) build(ctx context.Context) ([]*stream.Stream, error) {
+	var out []*stream.Stream
+	var errs []error
+	for _, sc := range a.cfg.Streams {
+		s, err := stream.New(ctx, a.env, sc)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, s)
+	}
+	if len(errs) > 0 {
+		for _, s := range out {
+			s.Close(ctx)
+		}
+		return nil, usageError{errors.Join(errs...)}
+	}
+	return out, nil
+}
+
+// runAll runs the streams, at most runtime.max_concurrent_streams at once.
+// A failing stream with on_error = "stop_all" stops the others gracefully.
+func (a *app) runAll(ctx context.Context, stop <-chan struct{}, streams []*stream.Stream) ([]stream.Summary, error) {
+	sem := make(chan struct{}, a.cfg.Runtime.MaxConcurrentStreams)
+	sums := make([]stream.Summary, len(streams))
+	errs := make([]error, len(streams))
+	stopAll := make(chan struct{})
+	var stopAllOnce sync.Once
+	merged := make(chan struct{})
+	go func() {
+		select {
+		case <-stop:
+		case <-stopAll:
+		case <-ctx.Done():
+		}
+		close(merged)
+	}()
+	prog := newProgress(a.cfg, a.stderr, a.log, streams)
+	defer prog.stop()
+	var wg sync.WaitGroup
+	for i, s := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-merged:
+				sums[i] = stream.Summary{Stream: s.Name()}
+				s.Close(ctx)
+				return
+			}
+			defer func() { <-sem }()
+			sums[i], errs[i] = s.Run(ctx, merged)
+			if errs[i] != nil && !stream.IsStopped(errs[i]) {
+				a.log.Error("stream failed", "stream", s.Name())
+				if a.cfg.Streams[i].OnError != "stop_stream" {
+					stopAllOnce.Do(func() { close(stopAll) })
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var failed []error
+	for _, err := range errs {
+		if err != nil && !stream.IsStopped(err) {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return sums, errors.Join(failed...)
+	}
+	return sums, nil
+}
