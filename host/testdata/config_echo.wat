@@ -1,0 +1,36 @@
+;; config_echo.wat — keeps the config bytes sluice_init was given and returns them from sluice_snapshot; _initialize must run first.
+;; Built by host/testdata/build.sh (wat2wasm); do not edit the .wasm.
+(module
+  (memory (export "memory") 2)
+  ;; $ensure grows memory so that [0, $end) is addressable.
+  (func $ensure (param $end i32)
+    (local $have i32)
+    (local.set $have (i32.shl (memory.size) (i32.const 16)))
+    (if (i32.gt_u (local.get $end) (local.get $have))
+      (then
+        (if (i32.eq
+              (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $end) (local.get $have)) (i32.const 0xFFFF))
+                                      (i32.const 16)))
+              (i32.const -1))
+          (then unreachable)))))
+  ;; sluice_alloc: one input buffer at 64 KiB, grown on demand.
+  (func (export "sluice_alloc") (param $n i32) (result i32)
+    (call $ensure (i32.add (i32.const 0x10000) (local.get $n)))
+    (i32.const 0x10000))
+  (func $handle (param $ptr i32) (param $len i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32))
+            (i64.extend_i32_u (local.get $len))))
+  (func (export "sluice_abi_version") (result i32) (i32.const 0x00010000))
+  (global $initialized (mut i32) (i32.const 0))
+  (global $cfglen (mut i32) (i32.const 0))
+  (func (export "_initialize") (global.set $initialized (i32.const 1)))
+  (func (export "sluice_init") (param $ptr i32) (param $len i32) (result i64)
+    (if (i32.eqz (global.get $initialized)) (then unreachable))
+    (call $ensure (i32.add (i32.const 0x20000) (local.get $len)))
+    (memory.copy (i32.const 0x20000) (local.get $ptr) (local.get $len))
+    (global.set $cfglen (local.get $len))
+    (i64.const 0))
+  (func (export "sluice_process") (param i32 i32) (result i64) (i64.const 0))
+  (func (export "sluice_snapshot") (result i64) (call $handle (i32.const 0x20000) (global.get $cfglen)))
+  (func (export "sluice_restore") (param i32 i32) (result i64) (i64.const 0))
+)

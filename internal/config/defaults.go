@@ -1,0 +1,76 @@
+package config
+
+import "time"
+
+// defaults is the one place where default values live. A key missing from
+// the file keeps the value it has here; the elements of arrays of tables
+// ([[stream]], [[stream.plugin]], [[stream.sink]]) start from Stream, Plugin
+// and Sink. docs/config.md is generated from this variable and the struct
+// tags of config.go; TestDocsInStep fails when they drift apart.
+//
+// Empty values documented as "inherit" (a source's consistency, a plugin's
+// memory_limit, ...) are resolved by Parse.
+var defaults = struct {
+	Config Config
+	Stream Stream
+	Plugin Plugin
+	Sink   Sink
+	// DefaultSink is the sink of a stream that has no [[stream.sink]].
+	DefaultSink Sink
+}{
+	Config: Config{
+		Cassandra: Cassandra{
+			Hosts:           []string{"127.0.0.1:9042"},
+			Consistency:     "LOCAL_ONE",
+			ProtocolVersion: 0,
+			ConnectTimeout:  10 * time.Second,
+			Timeout:         30 * time.Second,
+		},
+		Runtime: Runtime{
+			CacheDir:             ".cache/wazero",
+			MemoryLimit:          64 * MiB,
+			PageTimeout:          10 * time.Second,
+			MaxResultSize:        64 * MiB,
+			MaxConcurrentStreams: 4,
+			LogFormat:            "text",
+			LogLevel:             "info",
+			Progress:             "auto",
+		},
+		Admin: Admin{},
+		Checkpoint: Checkpoint{
+			Store:      "file",
+			Dir:        ".sluice/checkpoints",
+			Keyspace:   "sluice",
+			Table:      "checkpoints",
+			Interval:   5 * time.Second,
+			EveryPages: 0,
+		},
+	},
+	Stream: Stream{
+		OnError: "stop_all",
+		Source: Source{
+			PageSize:        5000,
+			Prefetch:        1,
+			Splits:          0,
+			Concurrency:     1,
+			PageTimeout:     30 * time.Second,
+			Retries:         5,
+			RetryBackoff:    100 * time.Millisecond,
+			RetryBackoffMax: 5 * time.Second,
+		},
+	},
+	Plugin: Plugin{},
+	Sink: Sink{
+		Type:        "stdout",
+		Outputs:     []string{""},
+		Format:      "jsonl",
+		Concurrency: 8,
+	},
+	DefaultSink: Sink{
+		Name:        "stdout",
+		Type:        "stdout",
+		Outputs:     []string{""},
+		Format:      "jsonl",
+		Concurrency: 8,
+	},
+}

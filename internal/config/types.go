@@ -1,0 +1,228 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// valueDecoder is implemented by the config's own value types. decodeValue
+// sets the receiver from a decoded TOML value and returns a message (no key
+// path, no line) when the value is not acceptable.
+type valueDecoder interface {
+	decodeValue(v any) (msg string)
+}
+
+// ByteSize is a size in bytes. In TOML it is a string with a unit, "64MiB",
+// "512KiB", "1GB" (binary units KiB, MiB, GiB, TiB; decimal KB, MB, GB, TB;
+// B for bytes), or a plain integer number of bytes.
+type ByteSize int64
+
+// Binary and decimal size units.
+const (
+	KiB ByteSize = 1 << 10
+	MiB ByteSize = 1 << 20
+	GiB ByteSize = 1 << 30
+	TiB ByteSize = 1 << 40
+)
+
+// WasmPageSize is the size of a WebAssembly memory page.
+const WasmPageSize ByteSize = 64 * KiB
+
+var sizeUnits = []struct {
+	name string
+	mult ByteSize
+}{
+	{"TiB", TiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB},
+	{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3},
+	{"B", 1},
+}
+
+// ParseByteSize parses "64MiB", "1 GB", "4096B" and the like.
+func ParseByteSize(s string) (ByteSize, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	num, unit := t[:i], strings.TrimSpace(t[i:])
+	if num == "" || unit == "" {
+		return 0, fmt.Errorf("invalid size %q: want an integer and a unit, e.g. \"64MiB\" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)", s)
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid size %q: %v", s, err)
+	}
+	for _, u := range sizeUnits {
+		if unit == u.name {
+			if n > math.MaxInt64/int64(u.mult) {
+				return 0, fmt.Errorf("invalid size %q: too large", s)
+			}
+			return ByteSize(n) * u.mult, nil
+		}
+	}
+	return 0, fmt.Errorf("invalid size %q: unknown unit %q (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)", s, unit)
+}
+
+// String renders the size with the largest binary unit that divides it
+// exactly ("64MiB"), or in bytes ("1000B").
+func (b ByteSize) String() string {
+	if b == 0 {
+		return "0B"
+	}
+	for _, u := range []struct {
+		name string
+		mult ByteSize
+	}{{"TiB", TiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}} {
+		if b%u.mult == 0 {
+			return strconv.FormatInt(int64(b/u.mult), 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(b), 10) + "B"
+}
+
+// WasmPages returns the size in 64KiB WebAssembly pages, rounded up.
+func (b ByteSize) WasmPages() uint32 {
+	return uint32((b + WasmPageSize - 1) / WasmPageSize)
+}
+
+func (b *ByteSize) decodeValue(v any) string {
+	switch x := v.(type) {
+	case int64:
+		if x < 0 {
+			return fmt.Sprintf("must not be negative, got %d", x)
+		}
+		*b = ByteSize(x)
+	case string:
+		if x == "" {
+			*b = 0
+			return ""
+		}
+		n, err := ParseByteSize(x)
+		if err != nil {
+			return err.Error()
+		}
+		*b = n
+	default:
+		return "must be a size such as \"64MiB\" or an integer number of bytes, got " + describe(v)
+	}
+	return ""
+}
+
+// Consistency is a Cassandra consistency level name, stored upper case
+// ("LOCAL_ONE"). After Parse it is never empty.
+type Consistency string
+
+var consistencyNames = []string{"ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE", "SERIAL", "LOCAL_SERIAL"}
+
+// Gocql returns the driver's value of the level. It must only be called on a
+// validated Consistency (any value from a parsed Config is); it panics on an
+// unknown name.
+func (c Consistency) Gocql() gocql.Consistency {
+	return gocql.ParseConsistency(string(c))
+}
+
+func (c *Consistency) decodeValue(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		return "must be a consistency level name (a string), got " + describe(v)
+	}
+	if s == "" {
+		*c = ""
+		return ""
+	}
+	u := strings.ToUpper(s)
+	for _, n := range consistencyNames {
+		if u == n {
+			*c = Consistency(u)
+			return ""
+		}
+	}
+	return fmt.Sprintf("unknown consistency level %q (want one of %s)", s, strings.Join(consistencyNames, ", "))
+}
+
+// Shard selects one of Count equal slices of the token ring. In TOML it is
+// "i/N" with 0 <= i < N; the zero Shard (Count 0, written "") is the whole
+// ring.
+type Shard struct {
+	Index, Count int
+}
+
+// IsZero reports whether s is the whole ring.
+func (s Shard) IsZero() bool { return s.Count == 0 }
+
+// String renders "i/N", or "" for the whole ring.
+func (s Shard) String() string {
+	if s.Count == 0 {
+		return ""
+	}
+	return strconv.Itoa(s.Index) + "/" + strconv.Itoa(s.Count)
+}
+
+// ParseShard parses "i/N".
+func ParseShard(str string) (Shard, error) {
+	if str == "" {
+		return Shard{}, nil
+	}
+	is, ns, ok := strings.Cut(str, "/")
+	i, err1 := strconv.Atoi(strings.TrimSpace(is))
+	n, err2 := strconv.Atoi(strings.TrimSpace(ns))
+	if !ok || err1 != nil || err2 != nil {
+		return Shard{}, fmt.Errorf("invalid shard %q: want \"i/N\", e.g. \"0/4\"", str)
+	}
+	if n < 1 || n > 65536 {
+		return Shard{}, fmt.Errorf("invalid shard %q: N must be between 1 and 65536", str)
+	}
+	if i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("invalid shard %q: the index is 0-based and must be between 0 and %d", str, n-1)
+	}
+	return Shard{Index: i, Count: n}, nil
+}
+
+func (s *Shard) decodeValue(v any) string {
+	str, ok := v.(string)
+	if !ok {
+		return "must be a string \"i/N\", got " + describe(v)
+	}
+	sh, err := ParseShard(str)
+	if err != nil {
+		return err.Error()
+	}
+	*s = sh
+	return ""
+}
+
+// describe renders a decoded TOML value for a message: its TOML type and,
+// for scalars, the value.
+func describe(v any) string {
+	switch x := v.(type) {
+	case string:
+		if len(x) > 60 {
+			x = x[:57] + "..."
+		}
+		return "string " + strconv.Quote(x)
+	case int64:
+		return "integer " + strconv.FormatInt(x, 10)
+	case float64:
+		f := strconv.FormatFloat(x, 'f', -1, 64)
+		if !strings.ContainsAny(f, ".eEnN") {
+			f += ".0"
+		}
+		return "float " + f
+	case bool:
+		return "boolean " + strconv.FormatBool(x)
+	case []map[string]any:
+		return "array of tables"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "table"
+	case nil:
+		return "nothing"
+	default:
+		return fmt.Sprintf("datetime %v", x)
+	}
+}

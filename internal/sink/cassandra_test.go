@@ -1,0 +1,328 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/sluicehq/sluice/abi"
+	"github.com/sluicehq/sluice/internal/testutil"
+)
+
+// rawCapture captures a cell's bytes as the server sent them.
+type rawCapture struct{ b []byte }
+
+func (r *rawCapture) UnmarshalCQL(_ gocql.TypeInfo, data []byte) error {
+	if data == nil {
+		r.b = nil
+	} else {
+		r.b = append([]byte{}, data...)
+	}
+	return nil
+}
+
+// readRaw reads a query's rows as a page of raw cells, with the schema from
+// the result metadata. gocql's Scan explodes a top-level tuple column into
+// one destination per component, so a tuple cell is put back together from
+// its components (a null tuple therefore reads as a tuple of nulls; the
+// sink itself writes a null tuple as null, see TestCassandraSinkNullTuple).
+func readRaw(t *testing.T, s *gocql.Session, stmt string) *abi.Page {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	iter := s.Query(stmt).WithContext(ctx).Iter()
+	var (
+		cols  []abi.Column
+		width []int // destinations per column
+		dests []any
+	)
+	for _, c := range iter.Columns() {
+		typ, err := abiType(c.TypeInfo)
+		if err != nil {
+			t.Fatalf("column %s: %v", c.Name, err)
+		}
+		cols = append(cols, abi.Column{Name: c.Name, Type: typ})
+		n := 1
+		if typ.ID == abi.TypeTuple {
+			n = len(typ.Elems)
+		}
+		width = append(width, n)
+		for range n {
+			dests = append(dests, &rawCapture{})
+		}
+	}
+	b := abi.NewPageBuilder(abi.NewSchema(cols...), 1, 0)
+	for iter.Scan(dests...) {
+		d := 0
+		for c := range cols {
+			if cols[c].Type.ID != abi.TypeTuple {
+				b.AppendCell(dests[d].(*rawCapture).b)
+				d++
+				continue
+			}
+			cell := []byte{}
+			for range width[c] {
+				e := dests[d].(*rawCapture).b
+				d++
+				if e == nil {
+					cell = append(cell, 0xff, 0xff, 0xff, 0xff)
+					continue
+				}
+				cell = binary.BigEndian.AppendUint32(cell, uint32(len(e)))
+				cell = append(cell, e...)
+			}
+			b.AppendCell(cell)
+		}
+		if err := b.EndRow(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := iter.Close(); err != nil {
+		t.Fatalf("%s: %v", stmt, err)
+	}
+	return b.Page()
+}
+
+// TestCassandraSinkNullTuple checks that a null tuple, a tuple of nulls and
+// an empty value are written as such (read back with SELECT JSON, which
+// tells them apart).
+func TestCassandraSinkNullTuple(t *testing.T) {
+	s := testutil.Session(t)
+	ks := testutil.Keyspace(t, s)
+	testutil.Exec(t, s, fmt.Sprintf("DROP TABLE IF EXISTS %s.tt", ks))
+	testutil.Exec(t, s, fmt.Sprintf("CREATE TABLE %s.tt (k int PRIMARY KEY, tup tuple<int, text>, i int)", ks))
+	ctx := context.Background()
+	sk, err := NewCassandra(ctx, "n/tt", s, ks, "tt", CassandraOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sk.Close()
+	schema := abi.NewSchema(col("k", tInt), col("tup", abi.TupleOf(tInt, tText)), col("i", tInt))
+	nulls := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	p := page(t, 1, schema,
+		[][]byte{abi.AppendInt(nil, 1), nil, nil},
+		[][]byte{abi.AppendInt(nil, 2), nulls, []byte{}},
+	)
+	if err := sk.Write(ctx, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sk.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{1: `{"k": 1, "tup": null, "i": null}`, 2: `{"k": 2, "tup": [null, null], "i": ""}`}
+	for k, w := range want {
+		var got string
+		if err := s.Query(fmt.Sprintf("SELECT JSON k, tup, i FROM %s.tt WHERE k = ?", ks), k).WithContext(ctx).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != w {
+			t.Errorf("row %d: %s, want %s", k, got, w)
+		}
+	}
+}
+
+const allTypesColumns = `
+  id int PRIMARY KEY,
+  a ascii, bi bigint, bl blob, bo boolean, de decimal, db double, fl float, i int,
+  ts timestamp, u uuid, tx text, vi varint, tu timeuuid, ip inet, da date, ti time,
+  si smallint, tn tinyint, du duration,
+  l list<int>, s set<text>, m map<text, bigint>, fz frozen<list<frozen<map<int, text>>>>,
+  ud frozen<addr>, udn addr, tup tuple<int, text, frozen<list<double>>>,
+  vf vector<float, 3>, vt vector<text, 2>, nested map<text, frozen<list<frozen<addr>>>>`
+
+const allTypesInsert = `INSERT INTO %s.src (id, a, bi, bl, bo, de, db, fl, i, ts, u, tx, vi, tu, ip, da, ti, si, tn, du, l, s, m, fz, ud, udn, tup, vf, vt, nested) VALUES `
+
+var allTypesRows = []string{
+	`(1, 'ascii', 9223372036854775807, 0xcafebabe, true, 12.340, 3.141592653589793, 1.5, 42,
+	  '2024-01-02 03:04:05.678+0000', 123e4567-e89b-12d3-a456-426614174000, 'héllo, "wörld"', 123456789012345678901234567890,
+	  5b6962dd-3f90-11ee-be56-0242ac120002, '192.0.2.1', '2024-02-29', '23:59:59.999999999', -32768, -128, 1y2mo3d4h5m6s7ms8us9ns,
+	  [1, 2, 3], {'a', 'b'}, {'k': 1, 'l': -1}, [{1: 'one'}, {}], {street: 'Main', zip: 12345, tags: {'x'}}, {street: 'Side', zip: null, tags: null},
+	  (1, 'two', [3.0, 4.5]), [1.0, -2.5, 3.25], ['x', 'yz'], {'home': [{street: 'a', zip: 1, tags: {}}]})`,
+	`(2, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+	  null, null, null, null, null, null, null, null, null, null)`,
+	`(3, '', -9223372036854775808, 0x, false, -1E+3, NaN, -Infinity, -2147483648,
+	  '1901-12-13 20:45:52.000+0000', 00000000-0000-0000-0000-000000000000, '', -1,
+	  00000000-0000-1000-8000-000000000000, '2001:db8::1', '1900-01-01', '00:00:00', 32767, 127, -3d,
+	  [], {}, {}, [], {street: '', zip: 0, tags: {}}, null, (null, null, null), [0.0, 0.0, 0.0], ['', ''], {})`,
+	`(4, blobAsAscii(0x), blobAsBigint(0x), 0x, blobAsBoolean(0x), blobAsDecimal(0x), blobAsDouble(0x), blobAsFloat(0x), blobAsInt(0x),
+	  blobAsTimestamp(0x), blobAsUuid(0x), blobAsText(0x), blobAsVarint(0x), blobAsTimeuuid(0x), blobAsInet(0x), null, null,
+	  null, null, null, null, null, null, null, null, null, null, null, null, null)`,
+}
+
+// TestCassandraSinkRoundTrip writes every CQL type through the sink and
+// checks that the target table holds byte-identical cells.
+func TestCassandraSinkRoundTrip(t *testing.T) {
+	s := testutil.Session(t)
+	ks := testutil.Keyspace(t, s)
+	testutil.Exec(t, s, fmt.Sprintf("CREATE TYPE IF NOT EXISTS %s.addr (street text, zip int, tags frozen<set<text>>)", ks))
+	for _, tb := range []string{"src", "dst"} {
+		testutil.Exec(t, s, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s", ks, tb))
+		testutil.Exec(t, s, fmt.Sprintf("CREATE TABLE %s.%s (%s)", ks, tb, allTypesColumns))
+	}
+	for _, r := range allTypesRows {
+		testutil.Exec(t, s, fmt.Sprintf(allTypesInsert, ks)+r)
+	}
+
+	src := readRaw(t, s, fmt.Sprintf("SELECT * FROM %s.src", ks))
+	if src.NumRows() != len(allTypesRows) {
+		t.Fatalf("read %d rows, want %d", src.NumRows(), len(allTypesRows))
+	}
+	ctx := context.Background()
+	sk, err := NewCassandra(ctx, "rt/copy", s, ks, "dst", CassandraOptions{Concurrency: 3, Consistency: gocql.One})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sk.Close()
+	if err := sk.Restore(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sk.Write(ctx, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sk.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sk.Position() != nil {
+		t.Errorf("Position = %x", sk.Position())
+	}
+
+	dst := readRaw(t, s, fmt.Sprintf("SELECT * FROM %s.dst", ks))
+	if !src.Schema.Equal(dst.Schema) {
+		t.Fatalf("schemas differ:\n%s\n%s", src.Schema, dst.Schema)
+	}
+	if got, want := rowsByID(t, dst), rowsByID(t, src); len(got) != len(want) {
+		t.Fatalf("dst has %d rows, src %d", len(got), len(want))
+	} else {
+		for id, w := range want {
+			g := got[id]
+			for c := range w {
+				if (g[c] == nil) != (w[c] == nil) || !bytes.Equal(g[c], w[c]) {
+					t.Errorf("row %d, column %s: got %x (null %v), want %x (null %v)", id, src.Schema.Columns[c].Name, g[c], g[c] == nil, w[c], w[c] == nil)
+				}
+			}
+		}
+	}
+
+	// abiType converted every column's type.
+	want := "id int, a ascii, bi bigint, bl blob, bo boolean, da date, db double, de decimal, du duration, fl float, " +
+		"fz list<frozen<map<int, text>>>, i int, ip inet, l list<int>, m map<text, bigint>, " +
+		"nested map<text, frozen<list<frozen<KS.addr>>>>, s set<text>, si smallint, ti time, tn tinyint, ts timestamp, " +
+		"tu timeuuid, tup tuple<int, text, frozen<list<double>>>, tx text, u uuid, ud KS.addr, udn KS.addr, " +
+		"vf vector<float, 3>, vi varint, vt vector<text, 2>"
+	if got, want := src.Schema.String(), strings.ReplaceAll(want, "KS", ks); got != want {
+		t.Errorf("schema:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func rowsByID(t *testing.T, p *abi.Page) map[int32][][]byte {
+	t.Helper()
+	out := map[int32][][]byte{}
+	for i := range p.NumRows() {
+		cells := p.Row(i).AppendCells(nil)
+		id, err := abi.DecodeInt(cells[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[id] = cells
+	}
+	return out
+}
+
+// TestCassandraSinkErrors checks the errors of a misconfigured or failing
+// cassandra sink: each names the table and, for failed rows, the row.
+func TestCassandraSinkErrors(t *testing.T) {
+	s := testutil.Session(t)
+	ks := testutil.Keyspace(t, s)
+	testutil.Exec(t, s, fmt.Sprintf("DROP TABLE IF EXISTS %s.kv", ks))
+	testutil.Exec(t, s, fmt.Sprintf("CREATE TABLE %s.kv (k int PRIMARY KEY, v text)", ks))
+	ctx := context.Background()
+
+	if _, err := NewCassandra(ctx, "e/missing", s, ks, "nope", CassandraOptions{}); err == nil || !strings.Contains(err.Error(), "reading the columns of "+ks+".nope") {
+		t.Errorf("missing table: %v", err)
+	}
+
+	for _, tc := range []struct {
+		schema *abi.Schema
+		row    [][]byte
+		want   string
+	}{
+		{abi.NewSchema(col("k", tInt), col("extra", tText)), [][]byte{abi.AppendInt(nil, 1), []byte("x")}, `table ` + ks + `.kv has no column "extra"`},
+		{abi.NewSchema(col("k", tInt), col("v", tBigint)), [][]byte{abi.AppendInt(nil, 1), abi.AppendBigint(nil, 1)}, `column "v" is text in ` + ks + `.kv but bigint in the output`},
+		{abi.NewSchema(col("k", tInt), col("v", tText)), [][]byte{abi.AppendInt(nil, 1), {0xff, 0xfe}}, `INSERT INTO ` + ks + `.kv, page 9, row 1:`},
+	} {
+		sk, err := NewCassandra(ctx, "e/kv", s, ks, "kv", CassandraOptions{Concurrency: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := page(t, 9, tc.schema, [][]byte{abi.AppendInt(nil, 0), nil}, tc.row)
+		err = sk.Write(ctx, p, nil)
+		if err == nil {
+			err = sk.Flush(ctx)
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error = %v, want it to contain %q", err, tc.want)
+		}
+		// The sink is broken from now on.
+		if err := sk.Flush(ctx); err == nil {
+			t.Error("Flush after a failure succeeded")
+		}
+		if err := sk.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCassandraSinkConcurrency writes many rows with a selection through a
+// few in-flight INSERTs and checks the table holds exactly the selected
+// rows.
+func TestCassandraSinkConcurrency(t *testing.T) {
+	s := testutil.Session(t)
+	ks := testutil.Keyspace(t, s)
+	testutil.Exec(t, s, fmt.Sprintf("DROP TABLE IF EXISTS %s.kv", ks))
+	testutil.Exec(t, s, fmt.Sprintf("CREATE TABLE %s.kv (k int PRIMARY KEY, v text)", ks))
+	ctx := context.Background()
+	sk, err := NewCassandra(ctx, "c/kv", s, ks, "kv", CassandraOptions{Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := abi.NewSchema(col("k", tInt), col("v", tText))
+	const pages, perPage = 4, 250
+	for n := range pages {
+		var rows [][][]byte
+		sel := make([]byte, abi.BitmapLen(perPage))
+		for i := range perPage {
+			k := n*perPage + i
+			rows = append(rows, [][]byte{abi.AppendInt(nil, int32(k)), []byte(fmt.Sprint("v", k))})
+			if k%2 == 0 {
+				abi.BitmapSet(sel, i)
+			}
+		}
+		if err := sk.Write(ctx, page(t, uint64(n+1), schema, rows...), sel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sk.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sk.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+	got := readRaw(t, s, fmt.Sprintf("SELECT k, v FROM %s.kv", ks))
+	if got.NumRows() != pages*perPage/2 {
+		t.Fatalf("table has %d rows, want %d", got.NumRows(), pages*perPage/2)
+	}
+	for k, cells := range rowsByID(t, got) {
+		if k%2 != 0 || string(cells[1]) != fmt.Sprint("v", k) {
+			t.Errorf("row %d = %q", k, cells[1])
+		}
+	}
+}

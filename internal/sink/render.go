@@ -1,0 +1,186 @@
+package sink
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/sluicehq/sluice/abi"
+)
+
+// renderer appends rows of pages in one Format to a buffer. It caches what
+// depends only on the schema (the quoted JSON keys), so rendering a row
+// costs one abi.AppendJSON per cell and no allocation. A renderer belongs
+// to its sink's owner goroutine.
+type renderer struct {
+	format  Format
+	schema  *abi.Schema // schema the cache was built for
+	keys    [][]byte    // JSONL: `{"name":` for column 0, `,"name":` after
+	cells   [][]byte    // reused by AppendCells
+	scratch []byte      // CSV: JSON form of one cell
+}
+
+func (r *renderer) prepare(s *abi.Schema) error {
+	if r.schema == s {
+		return nil
+	}
+	r.schema = s
+	r.keys = r.keys[:0]
+	if r.format != JSONL {
+		return nil
+	}
+	for i, c := range s.Columns {
+		k := []byte{','}
+		if i == 0 {
+			k[0] = '{'
+		}
+		k, err := abi.AppendJSON(k, abi.Type{ID: abi.TypeVarchar}, []byte(c.Name))
+		if err != nil {
+			return fmt.Errorf("column name %q: %w", c.Name, err)
+		}
+		r.keys = append(r.keys, append(k, ':'))
+	}
+	return nil
+}
+
+// appendPage renders the selected rows of p to dst. On error it returns dst
+// unchanged (a page is rendered entirely or not at all) and an error that
+// names the page, row and column.
+func (r *renderer) appendPage(dst []byte, p *abi.Page, sel []byte) ([]byte, error) {
+	if err := r.prepare(p.Schema); err != nil {
+		return dst, err
+	}
+	start := len(dst)
+	var err error
+	for i := range p.NumRows() {
+		if !selected(sel, i) {
+			continue
+		}
+		r.cells = p.Row(i).AppendCells(r.cells[:0])
+		if r.format == JSONL {
+			dst, err = r.appendJSONRow(dst)
+		} else {
+			dst, err = r.appendCSVRow(dst)
+		}
+		if err != nil {
+			return dst[:start], fmt.Errorf("page %d, row %d: %w", p.Number, i, err)
+		}
+	}
+	return dst, nil
+}
+
+// appendJSONRow appends r.cells as one JSON object and a newline.
+func (r *renderer) appendJSONRow(dst []byte) ([]byte, error) {
+	cols := r.schema.Columns
+	if len(cols) == 0 {
+		return append(dst, "{}\n"...), nil
+	}
+	var err error
+	for c, cell := range r.cells {
+		dst = append(dst, r.keys[c]...)
+		if dst, err = abi.AppendJSON(dst, cols[c].Type, cell); err != nil {
+			return dst, fmt.Errorf("column %q (%s): %w", cols[c].Name, cols[c].Type, err)
+		}
+	}
+	return append(dst, '}', '\n'), nil
+}
+
+// appendCSVRow appends r.cells as one CSV record and a newline. text and
+// ascii cells are written as they are; other types as their JSON form,
+// without the quotes when that form is a JSON string; null is an empty
+// unquoted field, and an empty (non-null) value "".
+func (r *renderer) appendCSVRow(dst []byte) ([]byte, error) {
+	cols := r.schema.Columns
+	for c, cell := range r.cells {
+		if c > 0 {
+			dst = append(dst, ',')
+		}
+		if cell == nil {
+			continue // null
+		}
+		switch cols[c].Type.ID {
+		case abi.TypeVarchar, abi.TypeASCII:
+			dst = appendCSVField(dst, cell)
+			continue
+		}
+		var err error
+		if r.scratch, err = abi.AppendJSON(r.scratch[:0], cols[c].Type, cell); err != nil {
+			return dst, fmt.Errorf("column %q (%s): %w", cols[c].Name, cols[c].Type, err)
+		}
+		v := r.scratch
+		if len(v) >= 2 && v[0] == '"' {
+			if v, err = unquoteJSON(v); err != nil {
+				return dst, fmt.Errorf("column %q (%s): %w", cols[c].Name, cols[c].Type, err)
+			}
+		}
+		dst = appendCSVField(dst, v)
+	}
+	return append(dst, '\n'), nil
+}
+
+// unquoteJSON returns the content of a JSON string. The JSON forms of
+// non-text scalars (uuids, timestamps, base64...) have no escapes, so the
+// fast path just drops the quotes.
+func unquoteJSON(v []byte) ([]byte, error) {
+	inner := v[1 : len(v)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return inner, nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return nil, err
+	}
+	return []byte(s), nil
+}
+
+// appendCSVField appends a non-null field, quoted when it is empty or holds
+// a comma, a double quote, CR or LF (RFC 4180), with quotes doubled.
+func appendCSVField(dst, v []byte) []byte {
+	if len(v) > 0 && bytes.IndexAny(v, ",\"\r\n") < 0 {
+		return append(dst, v...)
+	}
+	dst = append(dst, '"')
+	for {
+		i := bytes.IndexByte(v, '"')
+		if i < 0 {
+			break
+		}
+		dst = append(dst, v[:i+1]...)
+		dst = append(dst, '"')
+		v = v[i+1:]
+	}
+	dst = append(dst, v...)
+	return append(dst, '"')
+}
+
+// appendCSVHeader appends the header record: the column names.
+func appendCSVHeader(dst []byte, s *abi.Schema) []byte {
+	for i, c := range s.Columns {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendCSVField(dst, []byte(c.Name))
+	}
+	return append(dst, '\n')
+}
+
+// columnNames returns the names of the columns of s.
+func columnNames(s *abi.Schema) []string {
+	names := make([]string, len(s.Columns))
+	for i, c := range s.Columns {
+		names[i] = c.Name
+	}
+	return names
+}
+
+func sameNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
