@@ -257,4 +257,3 @@ func kvsEqual(a, b []abi.KV) bool {
 }
 
 func limitsOf(p config.Plugin) [2]int64 { return [2]int64{int64(p.MemoryLimit), int64(p.PageTimeout)} }
-

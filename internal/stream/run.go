@@ -36,7 +36,8 @@ type result struct {
 // (abort: nothing more is written; the last saved checkpoint stands).
 // Run may be called once.
 func (s *Stream) Run(ctx context.Context, stop <-chan struct{}) (Summary, error) {
-	s.started = time.Now()
+	start := time.Now()
+	s.started.Store(start.UnixNano())
 	sum := Summary{Stream: s.cfg.Name, Resumed: s.cp != nil}
 	defer s.closeResources(context.WithoutCancel(ctx))
 	if m := s.env.Metrics; m != nil {
@@ -108,7 +109,7 @@ func (s *Stream) Run(ctx context.Context, stop <-chan struct{}) (Summary, error)
 	}
 
 	sum.RowsIn, sum.RowsOut, sum.Pages = s.rows.Load(), s.rowsOut.Load(), s.pages.Load()
-	sum.Elapsed = time.Since(s.started)
+	sum.Elapsed = time.Since(start)
 	sum.Complete = out.complete
 	sum.Resume = out.resume
 	err := out.err

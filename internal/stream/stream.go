@@ -105,7 +105,7 @@ type Stream struct {
 	rows, rowsOut, pages atomic.Uint64
 	splitsDone           atomic.Int64
 	covered              atomic.Uint64 // token-range units done (of 2^64)
-	started              time.Time
+	started              atomic.Int64  // unix nanoseconds when Run started; 0 before
 
 	closeOnce sync.Once
 }
@@ -336,7 +336,7 @@ func (s *Stream) Stats() Stats {
 		Rows: s.rows.Load(), RowsOut: s.rowsOut.Load(), Pages: s.pages.Load(),
 		SplitsDone: int(s.splitsDone.Load()), Splits: n,
 		Covered: float64(s.covered.Load()) / float64(^uint64(0)),
-		Started: s.started,
+		Started: startedAt(s.started.Load()),
 	}
 }
 
@@ -366,3 +366,10 @@ var errStopped = errors.New("stopped")
 
 // IsStopped reports whether err is the graceful stop of a stream.
 func IsStopped(err error) bool { return errors.Is(err, errStopped) }
+
+func startedAt(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"go.uber.org/goleak"
 )
 
 // Host is the contact point of the test node: $SLUICE_CASSANDRA or
@@ -84,4 +85,26 @@ func Exec(t testing.TB, s *gocql.Session, stmt string, values ...any) {
 	if err := s.Query(stmt, values...).WithContext(ctx).Exec(); err != nil {
 		t.Fatalf("%s: %v", stmt, err)
 	}
+}
+
+// CloseSession closes the shared session, if one was opened.
+func CloseSession() {
+	if sess != nil {
+		sess.Close()
+	}
+}
+
+// VerifyMain runs the tests of a package, closes the shared session, and
+// then fails the binary if any goroutine is left behind (go.uber.org/goleak),
+// so every stream, pager and sink test doubles as a leak test.
+func VerifyMain(m *testing.M, opts ...goleak.Option) {
+	code := m.Run()
+	CloseSession()
+	if code == 0 {
+		if err := goleak.Find(opts...); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: goroutines left behind after the tests:\n%v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
