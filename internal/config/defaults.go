@@ -47,7 +47,7 @@ var defaults = struct {
 		},
 	},
 	Stream: Stream{
-		OnError: "stop_all",
+		OnError: "stop_stream",
 		Source: Source{
 			PageSize:        5000,
 			Prefetch:        1,
