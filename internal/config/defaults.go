@@ -41,7 +41,7 @@ var defaults = struct {
 			Store:      "file",
 			Dir:        ".sluice/checkpoints",
 			Keyspace:   "sluice",
-			Table:      "checkpoints",
+			Table:      "sluice_checkpoints",
 			Interval:   5 * time.Second,
 			EveryPages: 0,
 		},

@@ -293,7 +293,7 @@ func (s *Stream) buildPager(ctx context.Context) error {
 		case "file":
 			s.store, err = pager.NewFileStore(cc.Dir, opts.Shard)
 		case "cassandra":
-			s.store, err = pager.NewCassandraStore(ctx, s.env.Session, cc.Keyspace, opts.Shard, s.env.Config.Cassandra.Consistency.Gocql())
+			s.store, err = pager.NewCassandraStore(ctx, s.env.Session, cc.Keyspace, cc.Table, opts.Shard, s.env.Config.Cassandra.Consistency.Gocql())
 		}
 		if err != nil {
 			return fmt.Errorf("stream %q checkpoint store: %w", s.cfg.Name, err)
