@@ -1,0 +1,360 @@
+// Tests of the C SDK (sluice.h), through testdata/sdktest.wasm, a test
+// plugin built from testdata/sdktest.c (testdata/build.sh; make -C plugins
+// c-check verifies the committed .wasm matches its source). The module runs
+// in wazero directly, with the sluice.log host function, so these tests
+// check the SDK's bytes against the ABI's shared vectors
+// (abi/testdata/vectors) without depending on the host package.
+package csdk_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/abi"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+const vectors = "../../abi/testdata/vectors"
+
+func vector(t *testing.T, name string) []byte {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(vectors, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := hex.DecodeString(strings.Join(strings.Fields(string(text)), ""))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return b
+}
+
+// instance is one instance of sdktest.wasm.
+type instance struct {
+	t    *testing.T
+	mod  api.Module
+	logs []string
+}
+
+func newInstance(t *testing.T) *instance {
+	t.Helper()
+	ctx := context.Background()
+	wasm, err := os.ReadFile("testdata/sdktest.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { rt.Close(ctx) })
+	in := &instance{t: t}
+	_, err = rt.NewHostModuleBuilder("sluice").NewFunctionBuilder().
+		WithFunc(func(_ context.Context, m api.Module, level, ptr, n uint32) {
+			b, _ := m.Memory().Read(ptr, n)
+			in.logs = append(in.logs, fmt.Sprintf("%d %s", level, b))
+		}).Export("log").Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.mod, err = rt.Instantiate(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := in.mod.ExportedFunction("sluice_abi_version").Call(ctx); err != nil || v[0] != abi.Version {
+		t.Fatalf("sluice_abi_version: %v, %v", v, err)
+	}
+	return in
+}
+
+// call writes input through sluice_alloc (if non-nil) and calls fn; it
+// returns a copy of the bytes of the returned handle (nil for handle 0).
+func (in *instance) call(fn string, input []byte) []byte {
+	in.t.Helper()
+	ctx := context.Background()
+	var args []uint64
+	if input != nil {
+		r, err := in.mod.ExportedFunction("sluice_alloc").Call(ctx, uint64(len(input)))
+		if err != nil {
+			in.t.Fatalf("sluice_alloc: %v", err)
+		}
+		if !in.mod.Memory().Write(uint32(r[0]), input) {
+			in.t.Fatalf("sluice_alloc returned %#x, out of memory", r[0])
+		}
+		args = []uint64{r[0], uint64(len(input))}
+	}
+	r, err := in.mod.ExportedFunction(fn).Call(ctx, args...)
+	if err != nil {
+		in.t.Fatalf("%s: %v (logs %q)", fn, err, in.logs)
+	}
+	ptr, n := abi.SplitHandle(r[0])
+	if r[0] == 0 {
+		return nil
+	}
+	b, ok := in.mod.Memory().Read(ptr, n)
+	if !ok {
+		in.t.Fatalf("%s: handle %#x outside memory", fn, r[0])
+	}
+	return bytes.Clone(b)
+}
+
+func (in *instance) init(kvs ...abi.KV) []byte { return in.call("sluice_init", abi.EncodeConfig(kvs)) }
+
+func kv(k, v string) abi.KV { return abi.KV{Key: k, Value: v} }
+
+func decode(t *testing.T, b []byte, inputRows int) abi.Result {
+	t.Helper()
+	r, err := abi.DecodeResult(b, inputRows, abi.Limits{})
+	if err != nil {
+		t.Fatalf("result %x: %v", b, err)
+	}
+	return r
+}
+
+// errorOf returns "row message" of the ERROR section of a result for a
+// page of inputRows rows.
+func errorOf(t *testing.T, b []byte, inputRows int) string {
+	t.Helper()
+	s, ok := decode(t, b, inputRows).Error()
+	if !ok {
+		t.Fatalf("result %x has no ERROR section", b)
+	}
+	return fmt.Sprintf("%d %s", s.ErrRow, s.ErrMsg)
+}
+
+func TestVectorResult(t *testing.T) {
+	in := newInstance(t)
+	if r := in.init(kv("mode", "vector")); r != nil {
+		t.Fatalf("init: %s", errorOf(t, r, -1))
+	}
+	got := in.call("sluice_process", vector(t, "scalars.page.hex"))
+	if want := vector(t, "scalars.result.hex"); !bytes.Equal(got, want) {
+		t.Fatalf("result\n got %x\nwant %x", got, want)
+	}
+}
+
+func TestVectorEcho(t *testing.T) {
+	in := newInstance(t)
+	in.init(kv("mode", "echo"))
+	for _, name := range []string{"scalars.page.hex", "tiny.page.hex", "collections.page.hex"} {
+		b := vector(t, name)
+		page, err := abi.DecodePage(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := decode(t, in.call("sluice_process", b), page.NumRows())
+		if len(r.Sections) != 1 || r.Sections[0].Kind != abi.SectionRows {
+			t.Fatalf("%s: sections %+v", name, r.Sections)
+		}
+		rows := r.Sections[0].Rows
+		if !rows.Schema.Equal(page.Schema) || !bytes.Equal(rows.Data, page.Data) {
+			t.Fatalf("%s: echo differs\n got %x\nwant %x", name, rows.Data, page.Data)
+		}
+	}
+}
+
+func TestVectorConfig(t *testing.T) {
+	in := newInstance(t)
+	if r := in.call("sluice_init", vector(t, "config.hex")); r != nil {
+		t.Fatalf("init: %s", errorOf(t, r, -1))
+	}
+	r := decode(t, in.call("sluice_flush", nil), -1)
+	tsv, _ := os.ReadFile(filepath.Join(vectors, "config.tsv"))
+	var got []string
+	for _, row := range r.Sections[0].Rows.Rows() {
+		k, _ := row.Cell(0)
+		v, _ := row.Cell(1)
+		got = append(got, string(k)+"\t"+string(v))
+	}
+	if strings.Join(got, "\n") != strings.TrimSpace(string(tsv)) {
+		t.Fatalf("config pairs:\n%s\nwant\n%s", strings.Join(got, "\n"), tsv)
+	}
+}
+
+// TestElems compares the SDK's element iterator with the abi package's
+// Split functions on every collection cell of collections.page.hex.
+func TestElems(t *testing.T) {
+	in := newInstance(t)
+	in.init(kv("mode", "elems"))
+	b := vector(t, "collections.page.hex")
+	page, err := abi.DecodePage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := decode(t, in.call("sluice_process", b), page.NumRows())
+	out := r.Sections[0].Rows
+	k := 0
+	for i, row := range page.Rows() {
+		for c, cell := range row.Cells() {
+			typ := page.Schema.Columns[c].Type
+			got := out.Row(k)
+			k++
+			n, _ := got.Cell(1)
+			last, lastNull := got.Cell(2)
+			if cell == nil {
+				if n != nil {
+					t.Errorf("row %d %s: NULL cell gave n=%x", i, page.Schema.Columns[c].Name, n)
+				}
+				continue
+			}
+			var elems [][]byte
+			switch typ.ID {
+			case abi.TypeList, abi.TypeSet:
+				elems, err = abi.SplitList(cell, nil)
+			case abi.TypeMap:
+				elems, err = abi.SplitMap(cell, nil)
+			case abi.TypeTuple, abi.TypeUDT:
+				elems, err = abi.SplitTuple(cell, len(typ.Elems), nil)
+			case abi.TypeVector:
+				elems, err = abi.SplitVector(cell, typ.Elems[0], typ.Dim, nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotN, _ := abi.DecodeInt(n)
+			if int(gotN) != len(elems) {
+				t.Errorf("row %d %s: %d elements, want %d", i, page.Schema.Columns[c].Name, gotN, len(elems))
+				continue
+			}
+			if len(elems) > 0 {
+				want := elems[len(elems)-1]
+				if (want == nil) != lastNull || !bytes.Equal(want, last) {
+					t.Errorf("row %d %s: last element %x (null %v), want %x", i, page.Schema.Columns[c].Name, last, lastNull, want)
+				}
+			}
+		}
+	}
+}
+
+func describe(r abi.Result) string {
+	var parts []string
+	for _, s := range r.Sections {
+		switch s.Kind {
+		case abi.SectionSelect:
+			bits := ""
+			for i := range s.NRows {
+				if abi.BitmapGet(s.Bitmap, i) {
+					bits += "1"
+				} else {
+					bits += "0"
+				}
+			}
+			parts = append(parts, "SELECT "+s.Output+":"+bits)
+		case abi.SectionRows:
+			parts = append(parts, fmt.Sprintf("ROWS %s:%s x%d", s.Output, s.Rows.Schema, s.Rows.NumRows()))
+		}
+	}
+	return strings.Join(parts, " | ")
+}
+
+func tinyPage(t *testing.T) []byte { return vector(t, "tiny.page.hex") } // (id int, name text) x 2
+
+func TestOrder(t *testing.T) {
+	in := newInstance(t)
+	in.init(kv("mode", "order"))
+	b := vector(t, "scalars.page.hex") // 3 rows
+	got := describe(decode(t, in.call("sluice_process", b), 3))
+	if want := "SELECT b:001 | ROWS a:x int x2 | SELECT :011"; got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct{ which, want string }{
+		{"missing", `-1 column "nope" not found (columns: id, name)`},
+		{"type", `-1 column "id" has type int, want bigint or counter`},
+		{"row", `1 bad row 1`},
+		{"silent", `-1 sluice sdk: plugin function returned 7 without recording an error (use sluice_fail)`},
+		{"cells", `-1 output "": row 0: text into column "x" of type int`},
+		{"unended", `-1 output "": row 0 was started but not ended (sluice_end_row)`},
+		{"mixed", `-1 sluice sdk: rows were both selected and written to the default output with another schema`},
+		{"nope", `-1 unknown case "nope"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.which, func(t *testing.T) {
+			in := newInstance(t)
+			in.init(kv("case", tt.which), kv("mode", "errors"))
+			if got := errorOf(t, in.call("sluice_process", tinyPage(t)), 2); got != tt.want {
+				t.Fatalf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+	// A malformed cell: row 1's id replaced by a 3-byte cell.
+	b := abi.NewPageBuilder(abi.NewSchema(abi.Column{Name: "id", Type: abi.Type{ID: abi.TypeInt}}), 1, 0)
+	b.AppendCell(abi.AppendInt(nil, 1))
+	b.EndRow()
+	b.AppendCell([]byte{1, 2, 3})
+	b.EndRow()
+	for _, which := range []string{"cell", "ignored"} {
+		in := newInstance(t)
+		in.init(kv("case", which), kv("mode", "errors"))
+		if got, want := errorOf(t, in.call("sluice_process", b.Page().AppendEncoded(nil)), 2), `1 row 1: column "id": invalid int cell of 3 bytes`; got != want {
+			t.Errorf("%s: got %s, want %s", which, got, want)
+		}
+		b.Reset(b.Schema(), 1, 0)
+		b.AppendCell(abi.AppendInt(nil, 1))
+		b.EndRow()
+		b.AppendCell([]byte{1, 2, 3})
+		b.EndRow()
+	}
+}
+
+func TestInitErrors(t *testing.T) {
+	tests := []struct {
+		kvs  []abi.KV
+		want string
+	}{
+		{[]abi.KV{kv("case", "init")}, `-1 init failed: -5 7 -9000000000 18000000000 ff z cstr init %`},
+		{[]abi.KV{kv("bogus", "1")}, `-1 unknown config key "bogus"`},
+		{[]abi.KV{kv("mode", "a"), kv("mode", "b")}, `-1 config key "mode" must have one value, got 2`},
+		{[]abi.KV{kv("rename.x", "y"), kv("renamed", "z")}, `-1 unknown config key "renamed"`},
+	}
+	for _, tt := range tests {
+		in := newInstance(t)
+		if got := errorOf(t, in.init(tt.kvs...), -1); got != tt.want {
+			t.Errorf("init %v:\n got %s\nwant %s", tt.kvs, got, tt.want)
+		}
+	}
+	in := newInstance(t)
+	if got := errorOf(t, in.call("sluice_init", []byte("SLC1\x01\x00\x00\x00\x01\x00\x00\x00\xff\x00\x00\x00\x00")), -1); got != "-1 sluice sdk: config pair 0: not valid UTF-8" {
+		t.Errorf("invalid UTF-8 config: %s", got)
+	}
+	in = newInstance(t)
+	in.init()
+	if got := errorOf(t, in.call("sluice_process", []byte("SLP1")), 0); got != "-1 sluice sdk: input of 4 bytes is not an SLP1 page" {
+		t.Errorf("bad page: %s", got)
+	}
+	in = newInstance(t)
+	if got := errorOf(t, in.call("sluice_process", tinyPage(t)), 2); got != "-1 sluice sdk: called before a successful sluice_init" {
+		t.Errorf("process before init: %s", got)
+	}
+}
+
+// TestBigPages exercises memory growth and reuse: the input buffer, the
+// writers and the result buffer grow to several MiB and are reused.
+func TestBigPages(t *testing.T) {
+	in := newInstance(t)
+	in.init(kv("mode", "echo"))
+	schema := abi.NewSchema(abi.Column{Name: "id", Type: abi.Type{ID: abi.TypeBigint}}, abi.Column{Name: "s", Type: abi.Type{ID: abi.TypeVarchar}})
+	for _, n := range []int{100_000, 10, 150_000} {
+		b := abi.NewPageBuilder(schema, 1, 0)
+		for i := range n {
+			b.AppendCell(abi.AppendBigint(nil, int64(i)))
+			b.AppendCell([]byte(strings.Repeat("x", i%40)))
+			b.EndRow()
+		}
+		page := b.Page()
+		r := decode(t, in.call("sluice_process", page.AppendEncoded(nil)), n)
+		if !bytes.Equal(r.Sections[0].Rows.Data, page.Data) {
+			t.Fatalf("%d rows: echo differs", n)
+		}
+	}
+	t.Logf("memory: %d pages", in.mod.Memory().Size()/65536)
+	if pages := in.mod.Memory().Size() / 65536; pages > 560 { // 509 measured: input, writer and result buffers of the largest page
+		t.Errorf("memory grew to %d pages for pages of ~6 MiB", pages)
+	}
+}

@@ -1,0 +1,511 @@
+package sluice
+
+import (
+	"errors"
+	"iter"
+	"math/big"
+	"net/netip"
+	"time"
+
+	"github.com/sluicehq/sluice/abi"
+)
+
+// Page is one page of input rows. It is a view of the host's input buffer,
+// valid only during the Process call it was given to; so are its Rows and
+// every []byte read from them. Copy what you keep.
+type Page struct {
+	p *abi.Page
+
+	// Column lookup by name, cached per schema: the SDK's page decoder
+	// reuses one *abi.Schema for every page with the same columns.
+	idxSchema *abi.Schema
+	idx       map[string]int
+}
+
+// NewPage wraps a decoded ABI page (for tests and for code that builds
+// pages with abi.PageBuilder).
+func NewPage(p *abi.Page) *Page { return &Page{p: p} }
+
+func (p *Page) reset(ap *abi.Page) { p.p = ap }
+
+// ABI returns the underlying ABI page.
+func (p *Page) ABI() *abi.Page { return p.p }
+
+// Number returns the page number: 1-based and increasing within a stream.
+func (p *Page) Number() uint64 { return p.p.Number }
+
+// Split returns the index of the token-range split the page comes from (0
+// when the stream is not split).
+func (p *Page) Split() uint32 { return p.p.Split }
+
+// NumRows returns the number of rows.
+func (p *Page) NumRows() int { return p.p.NumRows() }
+
+// Schema returns the column names and types.
+func (p *Page) Schema() *abi.Schema { return p.p.Schema }
+
+// Column returns the index of the column called name (exact,
+// case-sensitive). It fails with a *ColumnError naming the page's columns.
+func (p *Page) Column(name string) (int, error) {
+	s := p.p.Schema
+	if p.idxSchema != s {
+		p.idxSchema = s
+		p.idx = make(map[string]int, len(s.Columns))
+		for i := len(s.Columns) - 1; i >= 0; i-- { // first wins on duplicates
+			p.idx[s.Columns[i].Name] = i
+		}
+	}
+	if i, ok := p.idx[name]; ok {
+		return i, nil
+	}
+	names := make([]string, len(s.Columns))
+	for i, c := range s.Columns {
+		names[i] = c.Name
+	}
+	return -1, &ColumnError{Column: name, Columns: names}
+}
+
+// Row returns row i (0-based). It panics if i is out of range.
+func (p *Page) Row(i int) Row { return Row{page: p, i: i, r: p.p.Row(i)} }
+
+// Rows iterates over the rows in order.
+func (p *Page) Rows() iter.Seq[Row] {
+	return func(yield func(Row) bool) {
+		for i := range p.p.NumRows() {
+			if !yield(p.Row(i)) {
+				return
+			}
+		}
+	}
+}
+
+// Row is one row of a page: a view, valid only during the call that
+// received the page.
+//
+// Every typed getter exists in two forms: by column name (Int("age")) and
+// by column index (IntAt(2)). Each returns the value, whether the cell is
+// NULL, and an error: a *ColumnError for an unknown name, a *TypeError when
+// the column has another type, a *CellError (which names the row) when the
+// cell's bytes are not a valid value. A NULL cell and, for every type but
+// text, ascii and blob, an empty cell (zero bytes, which CQL allows) report
+// null = true with the zero value. Raw tells NULL and empty apart.
+//
+// Getters by index panic if the index is out of range, like a slice.
+type Row struct {
+	page *Page
+	i    int
+	r    abi.Row
+}
+
+// Index returns the row's index in its page (0-based).
+func (r Row) Index() int { return r.i }
+
+// Page returns the page the row belongs to.
+func (r Row) Page() *Page { return r.page }
+
+// Raw returns the bytes of the cell in column name (the CQL native protocol
+// v5 encoding) and whether it is NULL. An empty cell is a non-nil empty
+// slice.
+func (r Row) Raw(name string) (cell []byte, null bool, err error) {
+	col, err := r.page.Column(name)
+	if err != nil {
+		return nil, false, err
+	}
+	cell, null = r.r.Cell(col)
+	return cell, null, nil
+}
+
+// RawAt returns the bytes of the cell in column col and whether it is NULL.
+func (r Row) RawAt(col int) (cell []byte, null bool) { return r.r.Cell(col) }
+
+// IsNull reports whether the cell in column name is NULL.
+func (r Row) IsNull(name string) (bool, error) {
+	_, null, err := r.Raw(name)
+	return null, err
+}
+
+// cell returns the bytes of column col after checking its type with ok.
+// empty reports an empty cell.
+func (r Row) cell(col int, ok func(abi.TypeID) bool, want string) (b []byte, null bool, err error) {
+	c := &r.page.p.Schema.Columns[col]
+	if !ok(c.Type.ID) {
+		return nil, false, &TypeError{Column: c.Name, Type: c.Type, Want: want}
+	}
+	b, null = r.r.Cell(col)
+	return b, null, nil
+}
+
+// cellErr turns a decode error of column col into a *CellError; an empty
+// value is not an error but null.
+func (r Row) cellErr(col int, b []byte, err error) (null bool, _ error) {
+	if errors.Is(err, abi.ErrEmptyValue) {
+		return true, nil
+	}
+	c := &r.page.p.Schema.Columns[col]
+	ce := &CellError{Row: r.i, Column: c.Name, Type: c.Type.ID, Len: len(b)}
+	if fl := c.Type.FixedLen(); fl < 0 || fl == len(b) {
+		// Not a length problem: say what is wrong.
+		var de *abi.DecodeError
+		if errors.As(err, &de) {
+			ce.Detail = de.Msg
+		} else {
+			ce.Detail = err.Error()
+		}
+	}
+	return false, ce
+}
+
+func (r Row) byName(name string) (int, error) { return r.page.Column(name) }
+
+func is(ids ...abi.TypeID) func(abi.TypeID) bool {
+	return func(id abi.TypeID) bool {
+		for _, x := range ids {
+			if x == id {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+var (
+	isText      = is(abi.TypeVarchar, abi.TypeASCII)
+	isBlob      = func(abi.TypeID) bool { return true }
+	isInt       = is(abi.TypeInt)
+	isBigint    = is(abi.TypeBigint, abi.TypeCounter)
+	isSmallint  = is(abi.TypeSmallint)
+	isTinyint   = is(abi.TypeTinyint)
+	isFloat     = is(abi.TypeFloat)
+	isDouble    = is(abi.TypeDouble)
+	isBoolean   = is(abi.TypeBoolean)
+	isTimestamp = is(abi.TypeTimestamp)
+	isDate      = is(abi.TypeDate)
+	isTime      = is(abi.TypeTime)
+	isUUID      = is(abi.TypeUUID, abi.TypeTimeUUID)
+	isVarint    = is(abi.TypeVarint)
+	isDecimal   = is(abi.TypeDecimal)
+	isInet      = is(abi.TypeInet)
+	isDuration  = is(abi.TypeDuration)
+	isListLike  = is(abi.TypeList, abi.TypeSet)
+	isMap       = is(abi.TypeMap)
+	isTuple     = is(abi.TypeTuple, abi.TypeUDT)
+	isVector    = is(abi.TypeVector)
+)
+
+// decodeAt is the shared body of the scalar getters.
+func decodeAt[T any](r Row, col int, ok func(abi.TypeID) bool, want string, dec func([]byte) (T, error)) (v T, null bool, err error) {
+	b, null, err := r.cell(col, ok, want)
+	if err != nil || null {
+		return v, null, err
+	}
+	v, err = dec(b)
+	if err != nil {
+		var zero T
+		null, err = r.cellErr(col, b, err)
+		return zero, null, err
+	}
+	return v, false, nil
+}
+
+func decodeNamed[T any](r Row, name string, ok func(abi.TypeID) bool, want string, dec func([]byte) (T, error)) (T, bool, error) {
+	col, err := r.byName(name)
+	if err != nil {
+		var zero T
+		return zero, false, err
+	}
+	return decodeAt(r, col, ok, want, dec)
+}
+
+func decodeTextValue(b []byte) (string, error) { return abi.DecodeText(b) }
+func decodeBlob(b []byte) ([]byte, error)      { return b, nil }
+
+func decodeTimestamp(b []byte) (time.Time, error) {
+	ms, err := abi.DecodeTimestamp(b)
+	return time.UnixMilli(ms).UTC(), err
+}
+
+func decodeDate(b []byte) (time.Time, error) {
+	d, err := abi.DecodeDate(b)
+	return time.Unix((int64(d)-abi.DateEpoch)*86400, 0).UTC(), err
+}
+
+// errTimeRange is the detail-free decode failure of a time of day out of
+// range: the CellError message is then exactly "invalid time cell of 8
+// bytes", as for a wrong length.
+var errTimeRange = &abi.DecodeError{Msg: ""}
+
+func decodeTime(b []byte) (time.Duration, error) {
+	ns, err := abi.DecodeTime(b)
+	if err == nil && (ns < 0 || ns >= abi.MaxTime) {
+		return 0, errTimeRange
+	}
+	return time.Duration(ns), err
+}
+
+// Decimal is a CQL decimal: Unscaled × 10^-Scale.
+type Decimal struct {
+	Unscaled *big.Int
+	Scale    int32
+}
+
+func decodeDecimal(b []byte) (Decimal, error) {
+	u, s, err := abi.DecodeDecimal(b)
+	return Decimal{Unscaled: u, Scale: s}, err
+}
+
+// Text returns a text or ascii cell as a string (a copy). The bytes of a
+// text cell must be valid UTF-8, those of an ascii cell ASCII.
+func (r Row) Text(name string) (string, bool, error) {
+	col, err := r.byName(name)
+	if err != nil {
+		return "", false, err
+	}
+	return r.TextAt(col)
+}
+
+// TextAt is Text by column index.
+func (r Row) TextAt(col int) (string, bool, error) {
+	dec := decodeTextValue
+	if r.page.p.Schema.Columns[col].Type.ID == abi.TypeASCII {
+		dec = abi.DecodeASCII
+	}
+	return decodeAt(r, col, isText, "text or ascii", dec)
+}
+
+// Blob returns the bytes of a cell of any type (for a blob column, its
+// value). The slice aliases the input page.
+func (r Row) Blob(name string) ([]byte, bool, error) {
+	return decodeNamed(r, name, isBlob, "blob", decodeBlob)
+}
+
+// BlobAt is Blob by column index.
+func (r Row) BlobAt(col int) ([]byte, bool, error) {
+	return decodeAt(r, col, isBlob, "blob", decodeBlob)
+}
+
+// Int returns an int cell.
+func (r Row) Int(name string) (int32, bool, error) {
+	return decodeNamed(r, name, isInt, "int", abi.DecodeInt)
+}
+
+// IntAt is Int by column index.
+func (r Row) IntAt(col int) (int32, bool, error) {
+	return decodeAt(r, col, isInt, "int", abi.DecodeInt)
+}
+
+// Bigint returns a bigint or counter cell.
+func (r Row) Bigint(name string) (int64, bool, error) {
+	return decodeNamed(r, name, isBigint, "bigint or counter", abi.DecodeBigint)
+}
+
+// BigintAt is Bigint by column index.
+func (r Row) BigintAt(col int) (int64, bool, error) {
+	return decodeAt(r, col, isBigint, "bigint or counter", abi.DecodeBigint)
+}
+
+// Smallint returns a smallint cell.
+func (r Row) Smallint(name string) (int16, bool, error) {
+	return decodeNamed(r, name, isSmallint, "smallint", abi.DecodeSmallint)
+}
+
+// SmallintAt is Smallint by column index.
+func (r Row) SmallintAt(col int) (int16, bool, error) {
+	return decodeAt(r, col, isSmallint, "smallint", abi.DecodeSmallint)
+}
+
+// Tinyint returns a tinyint cell.
+func (r Row) Tinyint(name string) (int8, bool, error) {
+	return decodeNamed(r, name, isTinyint, "tinyint", abi.DecodeTinyint)
+}
+
+// TinyintAt is Tinyint by column index.
+func (r Row) TinyintAt(col int) (int8, bool, error) {
+	return decodeAt(r, col, isTinyint, "tinyint", abi.DecodeTinyint)
+}
+
+// Float returns a float cell.
+func (r Row) Float(name string) (float32, bool, error) {
+	return decodeNamed(r, name, isFloat, "float", abi.DecodeFloat)
+}
+
+// FloatAt is Float by column index.
+func (r Row) FloatAt(col int) (float32, bool, error) {
+	return decodeAt(r, col, isFloat, "float", abi.DecodeFloat)
+}
+
+// Double returns a double cell.
+func (r Row) Double(name string) (float64, bool, error) {
+	return decodeNamed(r, name, isDouble, "double", abi.DecodeDouble)
+}
+
+// DoubleAt is Double by column index.
+func (r Row) DoubleAt(col int) (float64, bool, error) {
+	return decodeAt(r, col, isDouble, "double", abi.DecodeDouble)
+}
+
+// Boolean returns a boolean cell (any non-zero byte is true).
+func (r Row) Boolean(name string) (bool, bool, error) {
+	return decodeNamed(r, name, isBoolean, "boolean", abi.DecodeBoolean)
+}
+
+// BooleanAt is Boolean by column index.
+func (r Row) BooleanAt(col int) (bool, bool, error) {
+	return decodeAt(r, col, isBoolean, "boolean", abi.DecodeBoolean)
+}
+
+// Timestamp returns a timestamp cell as a UTC time with millisecond
+// precision (t.UnixMilli() is the stored value).
+func (r Row) Timestamp(name string) (time.Time, bool, error) {
+	return decodeNamed(r, name, isTimestamp, "timestamp", decodeTimestamp)
+}
+
+// TimestampAt is Timestamp by column index.
+func (r Row) TimestampAt(col int) (time.Time, bool, error) {
+	return decodeAt(r, col, isTimestamp, "timestamp", decodeTimestamp)
+}
+
+// Date returns a date cell as midnight UTC of that day.
+func (r Row) Date(name string) (time.Time, bool, error) {
+	return decodeNamed(r, name, isDate, "date", decodeDate)
+}
+
+// DateAt is Date by column index.
+func (r Row) DateAt(col int) (time.Time, bool, error) {
+	return decodeAt(r, col, isDate, "date", decodeDate)
+}
+
+// Time returns a time cell: the time since midnight, 0 to 24h-1ns; other
+// values are a *CellError.
+func (r Row) Time(name string) (time.Duration, bool, error) {
+	return decodeNamed(r, name, isTime, "time", decodeTime)
+}
+
+// TimeAt is Time by column index.
+func (r Row) TimeAt(col int) (time.Duration, bool, error) {
+	return decodeAt(r, col, isTime, "time", decodeTime)
+}
+
+// UUID returns a uuid or timeuuid cell.
+func (r Row) UUID(name string) ([16]byte, bool, error) {
+	return decodeNamed(r, name, isUUID, "uuid or timeuuid", abi.DecodeUUID)
+}
+
+// UUIDAt is UUID by column index.
+func (r Row) UUIDAt(col int) ([16]byte, bool, error) {
+	return decodeAt(r, col, isUUID, "uuid or timeuuid", abi.DecodeUUID)
+}
+
+// Varint returns a varint cell.
+func (r Row) Varint(name string) (*big.Int, bool, error) {
+	return decodeNamed(r, name, isVarint, "varint", abi.DecodeVarint)
+}
+
+// VarintAt is Varint by column index.
+func (r Row) VarintAt(col int) (*big.Int, bool, error) {
+	return decodeAt(r, col, isVarint, "varint", abi.DecodeVarint)
+}
+
+// Decimal returns a decimal cell.
+func (r Row) Decimal(name string) (Decimal, bool, error) {
+	return decodeNamed(r, name, isDecimal, "decimal", decodeDecimal)
+}
+
+// DecimalAt is Decimal by column index.
+func (r Row) DecimalAt(col int) (Decimal, bool, error) {
+	return decodeAt(r, col, isDecimal, "decimal", decodeDecimal)
+}
+
+// Inet returns an inet cell (an IPv4 or IPv6 address).
+func (r Row) Inet(name string) (netip.Addr, bool, error) {
+	return decodeNamed(r, name, isInet, "inet", abi.DecodeInet)
+}
+
+// InetAt is Inet by column index.
+func (r Row) InetAt(col int) (netip.Addr, bool, error) {
+	return decodeAt(r, col, isInet, "inet", abi.DecodeInet)
+}
+
+// Duration returns a duration cell.
+func (r Row) Duration(name string) (abi.Duration, bool, error) {
+	return decodeNamed(r, name, isDuration, "duration", abi.DecodeDuration)
+}
+
+// DurationAt is Duration by column index.
+func (r Row) DurationAt(col int) (abi.Duration, bool, error) {
+	return decodeAt(r, col, isDuration, "duration", abi.DecodeDuration)
+}
+
+// List returns the elements of a list or set cell, in order, as raw cells
+// (nil for a null element) of the element type (Schema().Columns[i].Type.
+// Elems[0]); decode them with the abi.Decode* functions. The slices alias
+// the input page.
+func (r Row) List(name string) ([][]byte, bool, error) {
+	col, err := r.byName(name)
+	if err != nil {
+		return nil, false, err
+	}
+	return r.ListAt(col)
+}
+
+// ListAt is List by column index.
+func (r Row) ListAt(col int) ([][]byte, bool, error) {
+	return decodeAt(r, col, isListLike, "list or set", func(b []byte) ([][]byte, error) { return abi.SplitList(b, nil) })
+}
+
+// Map returns the entries of a map cell as raw key and value cells: key0,
+// value0, key1, value1, ... (nil for null).
+func (r Row) Map(name string) ([][]byte, bool, error) {
+	col, err := r.byName(name)
+	if err != nil {
+		return nil, false, err
+	}
+	return r.MapAt(col)
+}
+
+// MapAt is Map by column index.
+func (r Row) MapAt(col int) ([][]byte, bool, error) {
+	return decodeAt(r, col, isMap, "map", func(b []byte) ([][]byte, error) { return abi.SplitMap(b, nil) })
+}
+
+// Tuple returns the components of a tuple cell, or the fields of a udt
+// cell in type order, as raw cells (nil for null; trailing fields absent
+// from the value read as null).
+func (r Row) Tuple(name string) ([][]byte, bool, error) {
+	col, err := r.byName(name)
+	if err != nil {
+		return nil, false, err
+	}
+	return r.TupleAt(col)
+}
+
+// TupleAt is Tuple by column index.
+func (r Row) TupleAt(col int) ([][]byte, bool, error) {
+	n := len(r.page.p.Schema.Columns[col].Type.Elems)
+	return decodeAt(r, col, isTuple, "tuple or udt", func(b []byte) ([][]byte, error) {
+		parts, err := abi.SplitTuple(b, n, make([][]byte, 0, n))
+		for len(parts) < n && err == nil {
+			parts = append(parts, nil)
+		}
+		return parts, err
+	})
+}
+
+// Vector returns the elements of a vector cell as raw cells.
+func (r Row) Vector(name string) ([][]byte, bool, error) {
+	col, err := r.byName(name)
+	if err != nil {
+		return nil, false, err
+	}
+	return r.VectorAt(col)
+}
+
+// VectorAt is Vector by column index.
+func (r Row) VectorAt(col int) ([][]byte, bool, error) {
+	t := r.page.p.Schema.Columns[col].Type
+	return decodeAt(r, col, isVector, "vector", func(b []byte) ([][]byte, error) {
+		if len(t.Elems) != 1 {
+			return nil, errors.New("vector type without an element type")
+		}
+		return abi.SplitVector(b, t.Elems[0], t.Dim, nil)
+	})
+}
