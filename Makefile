@@ -2,7 +2,7 @@
 # Both install what they need (scripts/install-deps), start a local Cassandra
 # if none answers (scripts/cassandra), and leave it running for the next call;
 # `scripts/cassandra stop` stops it.
-.PHONY: all build plugins plugins-check test test-go run deps cassandra demo-data bench bench-smoke fmt vet clean
+.PHONY: all build plugins plugins-check plugins-test test test-go run deps cassandra demo-data bench bench-smoke fmt vet clean
 
 GO        ?= go
 TESTFLAGS ?= -race -timeout 30m
@@ -39,7 +39,7 @@ run: deps build plugins demo-data
 	bin/sluice run -config $(CONFIG)
 
 ## test: the whole suite, with integration tests against the real node
-test: deps build plugins-check cassandra vet test-go bench-smoke
+test: deps build plugins-check plugins-test cassandra vet test-go bench-smoke
 
 vet:
 	$(GO) vet ./...
@@ -60,3 +60,7 @@ fmt:
 
 clean:
 	rm -rf bin .cache
+
+## plugins-test: the SDKs' own unit tests (Go, C, Rust, AssemblyScript)
+plugins-test: deps
+	$(MAKE) -C plugins test

@@ -143,7 +143,7 @@ func (r Row) cellErr(col int, b []byte, err error) (null bool, _ error) {
 	}
 	c := &r.page.p.Schema.Columns[col]
 	ce := &CellError{Row: r.i, Column: c.Name, Type: c.Type.ID, Len: len(b)}
-	if fl := c.Type.FixedLen(); fl < 0 || fl == len(b) {
+	if fl := cellLen(c.Type); fl < 0 || fl == len(b) {
 		// Not a length problem: say what is wrong.
 		var de *abi.DecodeError
 		if errors.As(err, &de) {
@@ -156,6 +156,24 @@ func (r Row) cellErr(col int, b []byte, err error) (null bool, _ error) {
 }
 
 func (r Row) byName(name string) (int, error) { return r.page.Column(name) }
+
+// cellLen is the length every non-empty cell of type t has, or -1 when it
+// varies. Unlike abi.Type.FixedLen (which describes elements inside a
+// vector, where Cassandra length-prefixes tinyint, smallint, date, time and
+// counter), this is the length of a top-level cell.
+func cellLen(t abi.Type) int {
+	switch t.ID {
+	case abi.TypeTinyint:
+		return 1
+	case abi.TypeSmallint:
+		return 2
+	case abi.TypeDate:
+		return 4
+	case abi.TypeTime, abi.TypeCounter:
+		return 8
+	}
+	return t.FixedLen()
+}
 
 func is(ids ...abi.TypeID) func(abi.TypeID) bool {
 	return func(id abi.TypeID) bool {

@@ -1,0 +1,62 @@
+// The Plugin base class and registration.
+
+import { Config } from "./config";
+import { PluginError } from "./error";
+import { logWarn } from "./log";
+import { Output } from "./output";
+import { Page } from "./page";
+
+/**
+ * What a plugin author extends. The SDK calls it from the module's exports, one call
+ * at a time: init once with the config, process once per page, flush at the end of
+ * the stream; snapshot and restore carry state across a hot swap.
+ *
+ * Every method returns null on success or a PluginError, which stops the stream.
+ */
+export abstract class Plugin {
+  /** Checks the config and keeps what process needs. */
+  init(config: Config): PluginError | null {
+    return null;
+  }
+
+  /**
+   * Handles one page: select input rows and/or write rows through out. Doing nothing
+   * passes every row on unchanged.
+   */
+  abstract process(page: Page, out: Output): PluginError | null;
+
+  /** End of stream: write remaining rows (there are no input rows to select). */
+  flush(out: Output): PluginError | null {
+    return null;
+  }
+
+  /** The state as opaque bytes (version the format), or null when there is none. */
+  snapshot(): Uint8Array | null {
+    return null;
+  }
+
+  /**
+   * Replaces the state with a snapshot of an earlier instance. The default, for
+   * plugins without state, logs a warning and drops non-empty state.
+   */
+  restore(state: Uint8Array): PluginError | null {
+    if (state.length > 0) {
+      logWarn("sluice sdk: plugin does not implement restore: dropping " + state.length.toString() +
+        " bytes of state from the previous instance");
+    }
+    return null;
+  }
+}
+
+let registered: Plugin | null = null;
+
+/** Sets the module's plugin. Call it once, at the top level of the entry file. */
+export function register(p: Plugin): void {
+  if (registered !== null) abort("sluice: register called twice: a module has one plugin");
+  registered = p;
+}
+
+/** The registered plugin, or null. */
+export function registeredPlugin(): Plugin | null {
+  return registered;
+}
