@@ -254,12 +254,6 @@ func (s *Stream) buildPager(ctx context.Context) error {
 		BackoffBase:    src.RetryBackoff,
 		BackoffMax:     src.RetryBackoffMax,
 	}
-	if opts.Splits == 0 {
-		opts.Splits = 1
-		if src.CQL == "" && src.Concurrency > 1 {
-			opts.Splits = 4 * src.Concurrency
-		}
-	}
 	if !s.cfg.Shard.IsZero() {
 		opts.Shard = pager.Shard{Index: s.cfg.Shard.Index, Count: s.cfg.Shard.Count}
 	}
