@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sluicehq/sluice/internal/cqltype"
+
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/sluicehq/sluice/abi"
@@ -297,7 +299,7 @@ func (s *CassandraSource) schemaFor(cols []gocql.ColumnInfo) (*abi.Schema, *layo
 	lay.dests = np
 	schema := &abi.Schema{Columns: make([]abi.Column, 0, len(cols)-np)}
 	for i, c := range cols[np:] {
-		t, err := convertType(c.TypeInfo)
+		t, err := cqltype.FromGocql(c.TypeInfo)
 		if err != nil {
 			return nil, nil, fmt.Errorf("pager: column %q: %w", c.Name, err)
 		}

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/cqltype"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -128,7 +129,7 @@ func (c *cassandraSink) prepare(s *abi.Schema) error {
 		if !ok {
 			return fmt.Errorf("sink %s: table %s.%s has no column %q (the output's columns are %s)", c.name, c.keyspace, c.table, col.Name, s)
 		}
-		tt, err := abiType(ti)
+		tt, err := cqltype.FromGocql(ti)
 		if err != nil {
 			return fmt.Errorf("sink %s: column %q of %s.%s: %w", c.name, col.Name, c.keyspace, c.table, err)
 		}
@@ -381,74 +382,6 @@ func cqlIdent(s string) string {
 		return s
 	}
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-// abiType converts the driver's description of a type (from result
-// metadata) to an abi.Type.
-func abiType(ti gocql.TypeInfo) (abi.Type, error) {
-	switch t := ti.(type) {
-	case gocql.CollectionType:
-		switch t.Type() {
-		case gocql.TypeList, gocql.TypeSet:
-			e, err := abiType(t.Elem)
-			if err != nil {
-				return abi.Type{}, err
-			}
-			if t.Type() == gocql.TypeList {
-				return abi.ListOf(e), nil
-			}
-			return abi.SetOf(e), nil
-		case gocql.TypeMap:
-			k, err := abiType(t.Key)
-			if err != nil {
-				return abi.Type{}, err
-			}
-			v, err := abiType(t.Elem)
-			if err != nil {
-				return abi.Type{}, err
-			}
-			return abi.MapOf(k, v), nil
-		}
-	case gocql.TupleTypeInfo:
-		elems := make([]abi.Type, len(t.Elems))
-		for i, e := range t.Elems {
-			var err error
-			if elems[i], err = abiType(e); err != nil {
-				return abi.Type{}, err
-			}
-		}
-		return abi.TupleOf(elems...), nil
-	case gocql.UDTTypeInfo:
-		names := make([]string, len(t.Elements))
-		types := make([]abi.Type, len(t.Elements))
-		for i, f := range t.Elements {
-			names[i] = f.Name
-			var err error
-			if types[i], err = abiType(f.Type); err != nil {
-				return abi.Type{}, err
-			}
-		}
-		return abi.UDTOf(t.Keyspace, t.Name, names, types), nil
-	case gocql.VectorType:
-		e, err := abiType(t.SubType)
-		if err != nil {
-			return abi.Type{}, err
-		}
-		return abi.VectorOf(e, t.Dimensions), nil
-	}
-	id := ti.Type()
-	switch {
-	case id == gocql.TypeCustom:
-		if v := reflect.ValueOf(ti); v.Kind() == reflect.String {
-			return abi.CustomOf(v.String()), nil
-		}
-		return abi.Type{}, fmt.Errorf("unsupported custom type %v", ti)
-	case id == 0x000A: // "text" in protocols before v3; varchar since
-		return abi.Type{ID: abi.TypeVarchar}, nil
-	case abi.TypeID(id).Known():
-		return abi.Type{ID: abi.TypeID(id)}, nil
-	}
-	return abi.Type{}, fmt.Errorf("unsupported type %v (id 0x%04X)", ti, uint16(id))
 }
 
 // sameType reports whether cells of type b can be written as they are to a

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/cqltype"
+
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/sluicehq/sluice/abi"
@@ -43,7 +45,7 @@ func readRaw(t *testing.T, s *gocql.Session, stmt string) *abi.Page {
 		dests []any
 	)
 	for _, c := range iter.Columns() {
-		typ, err := abiType(c.TypeInfo)
+		typ, err := cqltype.FromGocql(c.TypeInfo)
 		if err != nil {
 			t.Fatalf("column %s: %v", c.Name, err)
 		}
