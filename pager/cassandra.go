@@ -9,11 +9,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/sluicehq/sluice/internal/cqltype"
-
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/sluicehq/sluice/abi"
+	"github.com/sluicehq/sluice/internal/cqltype"
 )
 
 // Spec says what a stream reads: either a table (Keyspace, Table, and

@@ -8,11 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sluicehq/sluice/internal/cqltype"
-
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/sluicehq/sluice/abi"
+	"github.com/sluicehq/sluice/internal/cqltype"
 )
 
 // CassandraOptions tunes a cassandra sink.

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/internal/cqltype"
-
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/sluicehq/sluice/abi"
+	"github.com/sluicehq/sluice/internal/cqltype"
 	"github.com/sluicehq/sluice/internal/testutil"
 )
 
