@@ -2,7 +2,7 @@
 # Both install what they need (scripts/install-deps), start a local Cassandra
 # if none answers (scripts/cassandra), and leave it running for the next call;
 # `scripts/cassandra stop` stops it.
-.PHONY: all build plugins plugins-check plugins-test test test-go run deps cassandra demo-data bench bench-smoke fmt vet clean
+.PHONY: all build plugins plugins-check plugins-test fuzz-smoke test-restart test test-go run deps cassandra demo-data bench bench-smoke fmt vet clean
 
 GO        ?= go
 TESTFLAGS ?= -race -timeout 30m
@@ -39,7 +39,7 @@ run: deps build plugins demo-data
 	bin/sluice run -config $(CONFIG)
 
 ## test: the whole suite, with integration tests against the real node
-test: deps build plugins-check plugins-test cassandra vet test-go bench-smoke
+test: deps build plugins-check plugins-test cassandra vet test-go fuzz-smoke bench-smoke test-restart
 
 vet:
 	$(GO) vet ./...
@@ -64,3 +64,11 @@ clean:
 ## plugins-test: the SDKs' own unit tests (Go, C, Rust, AssemblyScript)
 plugins-test: deps
 	$(MAKE) -C plugins test
+
+## fuzz-smoke: every fuzz target of the repository, briefly (FUZZTIME, default 5s each)
+fuzz-smoke:
+	scripts/fuzz-smoke
+
+## test-restart: stops and restarts the shared node mid-stream, so it runs last and alone
+test-restart: cassandra
+	SLUICE_RESTART_TESTS=1 $(GO) test -count=1 -timeout 20m ./test/restart

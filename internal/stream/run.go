@@ -114,7 +114,7 @@ func (s *Stream) Run(ctx context.Context, stop <-chan struct{}) (Summary, error)
 	sum.Resume = out.resume
 	err := out.err
 	if err == nil && dispErr != nil && !errors.Is(dispErr, errStopped) {
-		err = dispErr
+		err = fmt.Errorf("%w\nresume from: %s", dispErr, out.resume)
 	}
 	if err == nil && errors.Is(dispErr, errStopped) {
 		err = fmt.Errorf("stream %q %w: %s", s.cfg.Name, errStopped, out.resume)

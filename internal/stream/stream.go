@@ -199,7 +199,7 @@ func (s *Stream) instantiate(ctx context.Context, slot *pluginSlot, mod *host.Mo
 		Config:           kvs,
 		PageTimeout:      timeout,
 		MemoryLimitPages: mem.WasmPages(),
-		Logger:           s.log.With("plugin", slot.name),
+		Logger:           s.env.Logger, // the host adds stream, plugin and module
 		ResultCap:        int(rt.MaxResultSize),
 	})
 }
