@@ -305,6 +305,9 @@ func (s *Stream) buildPager(ctx context.Context) error {
 		}
 		if cp != nil {
 			if err := pg.Resume(cp); err != nil {
+				if errors.Is(err, pager.ErrFingerprint) {
+					return fmt.Errorf("stream %q: %w\nto start over instead of resuming, %s", s.cfg.Name, err, s.startOverHint())
+				}
 				return fmt.Errorf("stream %q: %w", s.cfg.Name, err)
 			}
 			s.cp = cp
@@ -318,6 +321,18 @@ func (s *Stream) buildPager(ctx context.Context) error {
 	}
 	s.workers = max(1, min(opts.Concurrency, nsplits))
 	return nil
+}
+
+// startOverHint says how to discard the stream's checkpoint.
+func (s *Stream) startOverHint() string {
+	switch st := s.store.(type) {
+	case *pager.FileStore:
+		return "delete " + st.Path(s.cfg.Name)
+	case *pager.CassandraStore:
+		cc := s.env.Config.Checkpoint
+		return fmt.Sprintf("delete its rows: DELETE FROM %s.%s WHERE stream = '%s'", cc.Keyspace, cc.Table, strings.ReplaceAll(s.cfg.Name, "'", "''"))
+	}
+	return "rename the stream"
 }
 
 // Stats returns live counters; safe from any goroutine.
