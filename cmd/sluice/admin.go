@@ -91,6 +91,9 @@ func (a *app) startAdmin(streams []*stream.Stream) (*adminServer, error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	a.log.Info("admin server listening", "addr", ln.Addr().String(), "reload_enabled", a.secrets.AdminToken != "")
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		a.log.Warn("the admin server is plain HTTP and listens beyond localhost: put it behind TLS or a private network", "addr", ln.Addr().String())
+	}
 	return &adminServer{srv: srv}, nil
 }
 
