@@ -215,6 +215,7 @@ func newSession(cfg *config.Config, secrets config.Secrets) (*gocql.Session, err
 	cl.ConnectTimeout = c.ConnectTimeout
 	cl.Timeout = c.Timeout
 	cl.Logger = gocql.NewLogger(gocql.LogLevelNone)
+	cl.DisableInitialHostLookup = !c.HostLookup
 	if c.Keyspace != "" {
 		cl.Keyspace = c.Keyspace
 	}

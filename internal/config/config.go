@@ -45,6 +45,7 @@ type Config struct {
 type Cassandra struct {
 	Hosts           []string      `toml:"hosts" doc:"Contact points, \"host\" or \"host:port\" (port 9042 when omitted); at least one."`
 	Keyspace        string        `toml:"keyspace" doc:"Default keyspace for sources, cassandra sinks and unqualified names; optional."`
+	HostLookup      bool          `toml:"host_lookup" doc:"Discover the cluster's other nodes from system.peers and connect to them; false = use only the hosts listed (behind a proxy, NAT or port mapping, where the nodes' own addresses are unreachable)."`
 	LocalDC         string        `toml:"local_dc" doc:"Datacenter whose nodes are preferred (DC-aware, token-aware routing); \"\" = token-aware round robin over all nodes."`
 	Consistency     Consistency   `toml:"consistency" doc:"Default consistency level for reads and writes: ANY, ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM, EACH_QUORUM, LOCAL_ONE, SERIAL, LOCAL_SERIAL."`
 	ProtocolVersion int           `toml:"protocol_version" doc:"Native protocol version; 0 = negotiate the highest both sides support." min:"0" max:"5"`

@@ -21,6 +21,7 @@ var defaults = struct {
 	Config: Config{
 		Cassandra: Cassandra{
 			Hosts:           []string{"127.0.0.1:9042"},
+			HostLookup:      true,
 			Consistency:     "LOCAL_ONE",
 			ProtocolVersion: 0,
 			ConnectTimeout:  10 * time.Second,
