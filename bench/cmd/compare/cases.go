@@ -1,0 +1,261 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Kinds of case: how a run's result is read.
+const (
+	kindJSON   = "json"   // one JSON line on stdout (rawscan, scan.py)
+	kindSluice = "sluice" // sluice's summary line on stderr; stdout to /dev/null
+	kindSwap   = "swap"   // swapgap's JSON line
+)
+
+// Groups of cases, in report order.
+const (
+	groupRaw      = "Raw gocql driver"
+	groupSingle   = "sluice, one stream"
+	groupParallel = "Parallel token-range scans"
+	groupPython   = "Python clients"
+	groupBig      = "Memory at the big table"
+	groupSwap     = "Hot swap"
+)
+
+// Case is one benchmark case.
+type Case struct {
+	ID      string   `json:"id"`
+	Group   string   `json:"group"`
+	Label   string   `json:"label"`
+	Argv    []string `json:"argv"`
+	Config  string   `json:"config,omitempty"` // sluice config file
+	Kind    string   `json:"kind"`
+	Table   string   `json:"table"`
+	WantIn  int64    `json:"want_rows"`
+	WantOut int64    `json:"want_rows_out"` // -1 = not checked
+	Conc    int      `json:"concurrency,omitempty"`
+	Skip    string   `json:"skip,omitempty"`
+	Samples []Sample `json:"samples"`
+
+	stream streamCfg // sluice cases: what the config says
+}
+
+// Filter builds, in report order. A build that is not there yet is
+// reported as skipped, with the path that is missing.
+var filterLangs = []struct{ id, name, dir string }{
+	{"c", "C", "c"},
+	{"rust", "Rust", "rust"},
+	{"go", "Go", "go"},
+	{"as", "AssemblyScript", "assemblyscript"},
+}
+
+// streamCfg is what varies between the sluice configs of the cases.
+type streamCfg struct {
+	Table       string
+	Plugin      string            // absolute .wasm path
+	PluginCfg   map[string]string // the plugin's [config] table
+	Concurrency int
+	PageSize    int
+	RateLimit   float64 // pages/s, 0 = none
+	LogLevel    string
+}
+
+func buildCases(o Options) ([]*Case, error) {
+	var cases []*Case
+	N := o.Rows
+	add := func(c *Case) { cases = append(cases, c) }
+	raw := func(args ...string) []string {
+		return append([]string{o.Rawscan, "-host", o.Host, "-table", o.Table, "-page-size", strconv.Itoa(o.PageSize), "-expect", strconv.FormatInt(N, 10)}, args...)
+	}
+
+	// The reference and the raw parallel scans.
+	add(&Case{ID: "raw-single", Group: groupRaw, Kind: kindJSON, Table: o.Table, WantIn: N, WantOut: -1,
+		Label: "**reference**: one query, driver paging, prefetch 0.25, cells copied into a reused buffer",
+		Argv:  raw("-mode", "single", "-paging", "auto", "-prefetch", "0.25")})
+	for _, c := range o.Concurrency {
+		add(&Case{ID: fmt.Sprintf("raw-parallel-%d", c), Group: groupParallel, Kind: kindJSON, Table: o.Table, WantIn: N, WantOut: -1, Conc: c,
+			Label: fmt.Sprintf("raw driver, %d goroutines over %d equal token ranges", c, 4*c),
+			Argv:  raw("-mode", "parallel", "-workers", strconv.Itoa(c), "-splits", strconv.Itoa(4*c))})
+	}
+
+	wasm := func(rel string) string { return filepath.Join(o.Root, rel) }
+	dropall, noop := wasm("bench/wasm/dropall.wasm"), wasm("bench/wasm/noop.wasm")
+	keepAll := map[string]string{"column": "seq", "op": ">=", "value": "0"}
+	keep1 := map[string]string{"column": "bucket", "op": "<", "value": "1"}
+	kept1 := keptBelow(N, 1)
+
+	sluiceCase := func(id, group, label string, sc streamCfg, wantOut int64) *Case {
+		c := &Case{ID: id, Group: group, Label: label, Kind: kindSluice, Table: sc.Table, WantIn: N, WantOut: wantOut, Conc: sc.Concurrency}
+		if sc.Table == o.BigTable {
+			c.WantIn = o.BigRows
+		}
+		if _, err := os.Stat(sc.Plugin); err != nil {
+			c.Skip = fmt.Sprintf("not built yet: %s is missing", rel(o, sc.Plugin))
+			return c
+		}
+		c.stream = sc
+		c.Config = filepath.Join(o.Workdir, "configs", id+".toml")
+		c.Argv = []string{o.Sluice, "run", "-config", c.Config}
+		return c
+	}
+	base := streamCfg{Table: o.Table, Concurrency: 1, PageSize: o.PageSize, LogLevel: "warn"}
+	with := func(f func(*streamCfg)) streamCfg { s := base; f(&s); return s }
+
+	add(sluiceCase("sluice-dropall", groupSingle, "no-op plugin that drops every row (bench/wasm/dropall.wat): paging + one plugin call per page, nothing rendered",
+		with(func(s *streamCfg) { s.Plugin = dropall }), 0))
+	add(sluiceCase("sluice-noop-jsonl", groupSingle, "no-op plugin passing every row (bench/wasm/noop.wat), every row rendered as JSONL to stdout (/dev/null)",
+		with(func(s *streamCfg) { s.Plugin = noop }), N))
+	for _, l := range filterLangs {
+		p := wasm("plugins/examples/filter/" + l.dir + "/filter.wasm")
+		add(sluiceCase("sluice-filter-"+l.id+"-1pct", groupSingle, fmt.Sprintf("filter example (%s), `bucket < 1` keeps 1%%, kept rows as JSONL", l.name),
+			with(func(s *streamCfg) { s.Plugin, s.PluginCfg = p, keep1 }), kept1))
+		add(sluiceCase("sluice-filter-"+l.id+"-all", groupSingle, fmt.Sprintf("filter example (%s), `seq >= 0` keeps every row, all rendered as JSONL", l.name),
+			with(func(s *streamCfg) { s.Plugin, s.PluginCfg = p, keepAll }), N))
+	}
+	for _, c := range o.Concurrency {
+		add(sluiceCase(fmt.Sprintf("sluice-dropall-parallel-%d", c), groupParallel,
+			fmt.Sprintf("sluice, drop-all plugin, concurrency %d, splits auto (%d)", c, 4*c),
+			with(func(s *streamCfg) { s.Plugin, s.Concurrency = dropall, c }), 0))
+	}
+
+	// Python.
+	for _, p := range []struct{ id, client, label string }{
+		{"python-driver", "driver", "cassandra-driver (Python, Cython build), synchronous paging, tuple rows"},
+		{"python-async", "async", "async-cassandra `execute_stream` (async-python-cassandra-client), `async for` over rows, tuple rows"},
+	} {
+		c := &Case{ID: p.id, Group: groupPython, Label: p.label, Kind: kindJSON, Table: o.Table, WantIn: N, WantOut: -1}
+		switch {
+		case o.Python == "":
+			c.Skip = "not run: " + o.PythonWhy
+		default:
+			mod := map[string]string{"driver": "cassandra", "async": "async_cassandra"}[p.client]
+			if out, err := exec.Command(o.Python, "-c", "import "+mod).CombinedOutput(); err != nil {
+				c.Skip = fmt.Sprintf("not run: `%s -c 'import %s'` failed: %s", o.Python, mod, strings.TrimSpace(string(out)))
+			}
+		}
+		c.Argv = []string{o.Python, filepath.Join(o.Root, "bench/python/scan.py"), "--client", p.client, "--host", o.Host,
+			"--table", o.Table, "--fetch-size", strconv.Itoa(o.PageSize), "--expect", strconv.FormatInt(N, 10)}
+		add(c)
+	}
+
+	// The big table: peak RSS of the same stream at more rows.
+	bigLabel := fmt.Sprintf("as sluice-noop-jsonl, on %s (%s rows)", o.BigTable, thousands(o.BigRows))
+	if o.BigRows <= 0 {
+		bigLabel = "as sluice-noop-jsonl, on the big table"
+	}
+	big := sluiceCase("sluice-noop-jsonl-big", groupBig, bigLabel,
+		with(func(s *streamCfg) { s.Plugin, s.Table = noop, o.BigTable }), o.BigRows)
+	if o.BigRows <= 0 {
+		big.Skip = "not run: the big table is loaded by the full run with --big only"
+	}
+	add(big)
+
+	// Hot swap: C and Rust builds of the filter, alternately.
+	swap := &Case{ID: "swap-filter-c-rust", Group: groupSwap, Kind: kindSwap, Table: o.Table, WantIn: N,
+		WantOut: keptBelow(N, o.SwapKeep),
+		Label:   fmt.Sprintf("filter `bucket < %d` (C build), replaced by the Rust build and back at %s of the output", o.SwapKeep, o.SwapAt)}
+	cFilter, rustFilter := wasm("plugins/examples/filter/c/filter.wasm"), wasm("plugins/examples/filter/rust/filter.wasm")
+	for _, p := range []string{cFilter, rustFilter} {
+		if _, err := os.Stat(p); err != nil {
+			swap.Skip = fmt.Sprintf("not built yet: %s is missing", rel(o, p))
+		}
+	}
+	swapFile := filepath.Join(o.Workdir, "swap", "filter.wasm")
+	swap.Config = filepath.Join(o.Workdir, "configs", swap.ID+".toml")
+	swap.Argv = []string{o.Swapgap, "-sluice", o.Sluice, "-config", swap.Config, "-plugin-file", swapFile,
+		"-a", cFilter, "-b", rustFilter, "-expect-lines", strconv.FormatInt(swap.WantOut, 10), "-at", o.SwapAt}
+	add(swap)
+
+	// Write the configs.
+	if err := os.MkdirAll(filepath.Join(o.Workdir, "configs"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(swapFile), 0o755); err != nil {
+		return nil, err
+	}
+	for _, c := range cases {
+		if c.Skip != "" || c.Config == "" {
+			continue
+		}
+		var sc streamCfg
+		switch {
+		case c.Kind == kindSwap:
+			sc = streamCfg{Table: o.Table, Plugin: swapFile, Concurrency: 1, PageSize: o.SwapPage, RateLimit: o.SwapRate, LogLevel: "info",
+				PluginCfg: map[string]string{"column": "bucket", "op": "<", "value": strconv.Itoa(o.SwapKeep)}}
+		default:
+			sc = c.stream
+		}
+		if err := os.WriteFile(c.Config, []byte(sluiceConfig(o, sc)), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return cases, nil
+}
+
+// keptBelow is how many of the rows seq 0..n-1 have seq % 100 < k.
+func keptBelow(n int64, k int) int64 {
+	return n/100*int64(k) + min(n%100, int64(k))
+}
+
+func rel(o Options, p string) string {
+	if r, err := filepath.Rel(o.Root, p); err == nil {
+		return r
+	}
+	return p
+}
+
+// sluiceConfig renders the config of one sluice case. Checkpoints are off
+// (every run reads the whole table), progress bars are off, and the
+// compiled plugins are cached in the repository's .cache/wazero, as in
+// the default config.toml.
+func sluiceConfig(o Options, s streamCfg) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `# Generated by bench/run (bench/cmd/compare); rewritten on every run.
+[cassandra]
+hosts = [%q]
+consistency = "LOCAL_ONE"
+
+[runtime]
+cache_dir = %q
+progress = "off"
+log_level = %q
+
+[checkpoint]
+store = "none"
+
+[[stream]]
+name = "bench"
+  [stream.source]
+  keyspace = "sluice_bench"
+  table = %q
+  page_size = %d
+  prefetch = 1
+  concurrency = %d
+`, o.Host, filepath.Join(o.Root, ".cache/wazero"), s.LogLevel, s.Table, s.PageSize, s.Concurrency)
+	if s.RateLimit > 0 {
+		fmt.Fprintf(&b, "  rate_limit_pages = %g\n", s.RateLimit)
+	}
+	fmt.Fprintf(&b, `
+  [[stream.plugin]]
+  name = "p"
+  path = %q
+`, s.Plugin)
+	if len(s.PluginCfg) > 0 {
+		b.WriteString("    [stream.plugin.config]\n")
+		for _, k := range []string{"column", "op", "value"} {
+			if v, ok := s.PluginCfg[k]; ok {
+				fmt.Fprintf(&b, "    %s = %q\n", k, v)
+			}
+		}
+	}
+	b.WriteString(`
+  [[stream.sink]]
+  type = "stdout"
+  format = "jsonl"
+`)
+	return b.String()
+}
