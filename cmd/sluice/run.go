@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,6 +30,7 @@ type runOptions struct {
 	shard    string
 	progress string
 	logLevel string
+	cpuprof  string
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
@@ -46,8 +48,23 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 	fs.StringVar(&o.shard, "shard", "", `take shard "i/N" of every stream's token ring (overrides the config)`)
 	fs.StringVar(&o.progress, "progress", "", "progress display: auto, on or off (overrides runtime.progress)")
 	fs.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error (overrides runtime.log_level)")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if o.cpuprof != "" {
+		f, err := os.Create(o.cpuprof)
+		if err != nil {
+			return usagef("-cpuprofile: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return usagef("-cpuprofile: %v", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	if fs.NArg() > 0 {
 		return usagef("run: unexpected arguments %q", fs.Args())
