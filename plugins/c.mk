@@ -11,7 +11,7 @@
 #            checked against abi/testdata/vectors)
 #
 # Each example's build.sh holds its exact command:
-#   clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror -I../../../c -o NAME.wasm NAME.c
+#   clang --target=wasm32-wasi -mexec-model=reactor -mbulk-memory -O2 -Wall -Wextra -Werror -I../../../c -o NAME.wasm NAME.c
 
 C_EXAMPLES := filter project redact count_by
 C_FREESTANDING := project redact count_by

@@ -12,17 +12,20 @@
 # The exact commands (run from plugins/, $(CURDIR) = this directory):
 #
 #   /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-#     -C codegen-units=1 --remap-path-prefix=$(CURDIR)=plugins \
+#     -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$(CURDIR)=plugins \
 #     --crate-type rlib --crate-name sluice \
 #     -o rust/target/wasm/libsluice.rlib rust/sluice/src/lib.rs
 #   /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-#     -C codegen-units=1 --remap-path-prefix=$(CURDIR)=plugins \
+#     -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$(CURDIR)=plugins \
 #     --crate-type cdylib --crate-name NAME -C lto -C strip=debuginfo \
 #     --extern sluice=rust/target/wasm/libsluice.rlib \
 #     -o examples/NAME/rust/NAME.wasm examples/NAME/rust/NAME.rs
 #
 # --remap-path-prefix makes the bytes independent of the checkout path (panic
 # messages carry source paths), so a rebuild anywhere gives the committed bytes.
+# +bulk-memory turns memcpy/memset into single memory.copy/memory.fill
+# instructions instead of loops: the host checks for timeouts on every loop
+# iteration of a plugin, which makes loops dear.
 
 RUSTC ?= /usr/bin/rustc
 RUST_EXAMPLES := filter project redact count_by
@@ -30,7 +33,7 @@ RUST_TARGET := rust/target
 RUST_RLIB := $(RUST_TARGET)/wasm/libsluice.rlib
 RUST_SDK_SRC := $(wildcard rust/sluice/src/*.rs)
 RUST_FLAGS := --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-	-C codegen-units=1 --remap-path-prefix=$(CURDIR)=plugins
+	-C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$(CURDIR)=plugins
 RUST_CDYLIB_FLAGS := --crate-type cdylib -C lto -C strip=debuginfo --extern sluice=$(RUST_RLIB)
 
 .PHONY: rust-all rust-sdk rust-test rust-check

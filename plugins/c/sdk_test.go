@@ -9,10 +9,12 @@ package csdk_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -331,6 +333,100 @@ func TestInitErrors(t *testing.T) {
 	in = newInstance(t)
 	if got := errorOf(t, in.call("sluice_process", tinyPage(t)), 2); got != "-1 sluice sdk: called before a successful sluice_init" {
 		t.Errorf("process before init: %s", got)
+	}
+}
+
+// rawPage encodes page 1 of (id int, s text) with the given offsets and
+// rows area, which need not be well-formed.
+func rawPage(offsets []uint32, data []byte) []byte {
+	s := abi.NewSchema(abi.Column{Name: "id", Type: abi.Type{ID: abi.TypeInt}}, abi.Column{Name: "s", Type: abi.Type{ID: abi.TypeVarchar}})
+	return (&abi.Page{Number: 1, Schema: s, Offsets: offsets, Data: data}).AppendEncoded(nil)
+}
+
+// TestMalformedPages: the SDK checks a page's offsets before calling the
+// plugin and each cell's framing when the cell is read (or when a row is
+// copied whole), and reports the first problem as a row -1 error.
+func TestMalformedPages(t *testing.T) {
+	cell := func(b ...byte) []byte { return append(binary.LittleEndian.AppendUint32(nil, uint32(len(b))), b...) }
+	row0 := slices.Concat(cell(0, 0, 0, 1), cell('a'))                 // 13 bytes
+	row1 := slices.Concat(cell(0, 0, 0, 2), cell('b', 'c'))            // 14 bytes
+	short := cell(0, 0, 0, 2)                                          // 8 bytes: no s
+	long := slices.Concat(cell(0, 0, 0, 2), cell('b', 'c'), []byte{0}) // 15 bytes
+	badLen := slices.Concat(cell(0, 0, 0, 2), []byte{5, 0, 0, 0, 'b', 'c'})
+	negLen := slices.Concat(cell(0, 0, 0, 2), []byte{0xfe, 0xff, 0xff, 0xff})
+	tests := []struct {
+		name, mode string
+		offsets    []uint32
+		data       []byte
+		want       string
+	}{
+		{"bad offsets", "echo", []uint32{0, 28, 27, 40}, slices.Concat(row0, row1, row0), "-1 sluice sdk: page 1: row 1: bad offsets"},
+		{"bad offsets late", "echo", []uint32{0, 13, 27, 40, 39, 53}, slices.Concat(row0, row1, row0, row0), "-1 sluice sdk: page 1: row 3: bad offsets"},
+		{"span", "echo", []uint32{0, 13, 26}, slices.Concat(row0, row1), "-1 sluice sdk: page 1: offsets do not span the rows area"},
+		{"truncated", "echo", []uint32{0, 13, 21, 34}, slices.Concat(row0, short, row0), "-1 sluice sdk: page 1: row 1: truncated"},
+		{"bad cell length", "echo", []uint32{0, 13, 27, 40}, slices.Concat(row0, badLen, row0), "-1 sluice sdk: page 1: row 1: bad cell length"},
+		{"negative cell length", "echo", []uint32{0, 13, 25, 38}, slices.Concat(row0, negLen, row0), "-1 sluice sdk: page 1: row 1: bad cell length"},
+		{"trailing bytes", "copy", []uint32{0, 13, 28, 41}, slices.Concat(row0, long, row0), "-1 sluice sdk: page 1: row 1: trailing bytes"},
+		{"copy truncated", "copy", []uint32{0, 13, 21, 34}, slices.Concat(row0, short, row0), "-1 sluice sdk: page 1: row 1: truncated"},
+	}
+	// 20 rows of row0, row 12 ending before it starts: the offsets are
+	// checked 8 rows at a time, then row by row.
+	offs := make([]uint32, 21)
+	for i := range offs {
+		offs[i] = uint32(13 * i)
+	}
+	offs[13] = offs[12] - 1
+	data := bytes.Repeat(row0, 20)
+	tests = append(tests, struct {
+		name, mode string
+		offsets    []uint32
+		data       []byte
+		want       string
+	}{"bad offsets unrolled", "echo", offs, data, "-1 sluice sdk: page 1: row 12: bad offsets"})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := newInstance(t)
+			in.init(kv("mode", tt.mode))
+			if got := errorOf(t, in.call("sluice_process", rawPage(tt.offsets, tt.data)), len(tt.offsets)-1); got != tt.want {
+				t.Fatalf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+	// The same rows, well-formed, pass; trailing bytes in a row no cell
+	// read reaches are not looked for by echo.
+	for _, mode := range []string{"echo", "copy"} {
+		in := newInstance(t)
+		in.init(kv("mode", mode))
+		data := slices.Concat(row0, row1, row0)
+		r := decode(t, in.call("sluice_process", rawPage([]uint32{0, 13, 27, 40}, data)), 3)
+		if len(r.Sections) != 1 || !bytes.Equal(r.Sections[0].Rows.Data, data) {
+			t.Fatalf("%s: %s", mode, describe(r))
+		}
+	}
+}
+
+// TestSchemaChanges: pages of alternating schemas through one instance;
+// the SDK reuses its parse of the schema only while the bytes are equal.
+func TestSchemaChanges(t *testing.T) {
+	in := newInstance(t)
+	in.init(kv("mode", "echo"))
+	tiny := tinyPage(t)
+	scalars := vector(t, "scalars.page.hex")
+	renamed := abi.NewSchema(abi.Column{Name: "id", Type: abi.Type{ID: abi.TypeInt}}, abi.Column{Name: "t", Type: abi.Type{ID: abi.TypeVarchar}})
+	b := abi.NewPageBuilder(renamed, 1, 0)
+	b.AppendCell(abi.AppendInt(nil, 7))
+	b.AppendCell([]byte("x"))
+	b.EndRow()
+	other := b.Page().AppendEncoded(nil)
+	for i, page := range [][]byte{tiny, tiny, scalars, tiny, other, tiny, scalars, scalars} {
+		p, err := abi.DecodePage(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := decode(t, in.call("sluice_process", page), p.NumRows())
+		if len(r.Sections) != 1 || !bytes.Equal(r.Sections[0].Rows.Data, p.Data) || !r.Sections[0].Rows.Schema.Equal(p.Schema) {
+			t.Fatalf("page %d: echo differs: %s", i, describe(r))
+		}
 	}
 }
 

@@ -29,11 +29,15 @@
  *
  * Build it as a reactor module:
  *
- *     clang --target=wasm32-wasi -mexec-model=reactor -O2 -o adults.wasm adults.c
+ *     clang --target=wasm32-wasi -mexec-model=reactor -mbulk-memory -O2 -o adults.wasm adults.c
  *
  * or without any libc:
  *
- *     clang --target=wasm32 -nostdlib -Wl,--no-entry -O2 -o adults.wasm adults.c
+ *     clang --target=wasm32 -nostdlib -Wl,--no-entry -mbulk-memory -O2 -o adults.wasm adults.c
+ *
+ * (-mbulk-memory is optional: it makes memcpy and memset single
+ * instructions, which matters because the host checks for timeouts on
+ * every loop iteration of a plugin.)
  *
  * The SDK needs no libc: it only uses compiler headers (stdint.h, stddef.h,
  * stdbool.h, stdarg.h) and defines weak memcpy/memmove/memset/memcmp (which
@@ -180,12 +184,21 @@ typedef struct sluice_schema {
     uint32_t bytes_len;
 } sluice_schema;
 
-/* One input page (a view of the input buffer, valid during the call). */
+/* One input page (a view of the input buffer, valid during the call).
+ *
+ * The SDK checks the page's structure (header, column descriptors, row
+ * offsets) before calling the plugin, and each cell's framing when a cell
+ * is read: a cell that runs past its row records an error (`sluice sdk:
+ * page <n>: row <i>: ...`) and reads as NULL. */
 typedef struct sluice_page {
     uint64_t number; /* 1-based, increasing within the stream */
     uint32_t split;  /* token-range split index, 0 when not split */
     uint32_t nrows;
     sluice_schema schema;
+    /* Changes exactly when the schema's bytes differ from the previous
+     * page's (never 0): key per-schema work (column resolution, parsed
+     * values) on it. */
+    uint32_t schema_id;
     const uint8_t *offsets; /* nrows+1 little-endian u32 */
     const uint8_t *rows;    /* rows area */
     uint32_t rows_len;
@@ -212,7 +225,9 @@ int32_t sluice_column_index(const sluice_schema *s, sluice_str name);
 int32_t sluice_find_column(const sluice_page *p, sluice_str name);
 /* Row i of the page (i < nrows). */
 sluice_row sluice_page_row(const sluice_page *p, uint32_t i);
-/* Cell col of the row (col < ncols). */
+/* Cell col of the row (col < ncols). Reading the cells of a row in
+ * increasing column order costs one step per cell skipped. A malformed row
+ * records an error and gives a NULL cell. */
 sluice_cell sluice_row_cell(const sluice_row *r, uint32_t col);
 
 /*
@@ -420,10 +435,30 @@ int sluice_plugin_restore(const uint8_t *state, uint32_t len);
 
 #ifndef SLUICE_NO_MEMFUNCS
 /* Weak, so a linked libc's versions win. no_builtin keeps the optimiser
- * from turning these loops back into calls to themselves. */
+ * from turning these loops back into calls to themselves.
+ *
+ * Built with -mbulk-memory (as the examples are), memcpy, memmove and
+ * memset are single memory.copy / memory.fill instructions. Without it they
+ * move 8 bytes per step. Either matters more than it seems: the host runs
+ * plugins with a check on every loop iteration (about 40 ns each), so the
+ * SDK keeps its per-row work free of byte-at-a-time loops. */
+#ifdef __wasm_bulk_memory__
+__attribute__((weak, no_builtin("memcpy"))) void *memcpy(void *restrict d, const void *restrict s, size_t n) {
+    return __builtin_memcpy(d, s, n);
+}
+__attribute__((weak, no_builtin("memmove"))) void *memmove(void *d, const void *s, size_t n) {
+    return __builtin_memmove(d, s, n);
+}
+__attribute__((weak, no_builtin("memset"))) void *memset(void *d, int c, size_t n) { return __builtin_memset(d, c, n); }
+#else
 __attribute__((weak, no_builtin("memcpy"))) void *memcpy(void *restrict d, const void *restrict s, size_t n) {
     unsigned char *dd = (unsigned char *)d;
     const unsigned char *ss = (const unsigned char *)s;
+    for (; n >= 8; n -= 8, dd += 8, ss += 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, ss, 8);
+        __builtin_memcpy(dd, &w, 8);
+    }
     while (n--) *dd++ = *ss++;
     return d;
 }
@@ -439,11 +474,21 @@ __attribute__((weak, no_builtin("memmove"))) void *memmove(void *d, const void *
 }
 __attribute__((weak, no_builtin("memset"))) void *memset(void *d, int c, size_t n) {
     unsigned char *dd = (unsigned char *)d;
+    uint64_t w = (uint64_t)(unsigned char)c * 0x0101010101010101ull;
+    for (; n >= 8; n -= 8, dd += 8) __builtin_memcpy(dd, &w, 8);
     while (n--) *dd++ = (unsigned char)c;
     return d;
 }
+#endif
+/* 8 bytes per step; the first differing word is compared bytewise. */
 __attribute__((weak, no_builtin("memcmp"))) int memcmp(const void *a, const void *b, size_t n) {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    for (; n >= 8; n -= 8, x += 8, y += 8) {
+        uint64_t u, v;
+        __builtin_memcpy(&u, x, 8);
+        __builtin_memcpy(&v, y, 8);
+        if (u != v) break;
+    }
     for (; n; n--, x++, y++)
         if (*x != *y) return *x < *y ? -1 : 1;
     return 0;
@@ -457,30 +502,34 @@ int memcmp(const void *a, const void *b, size_t n);
 
 __attribute__((import_module("sluice"), import_name("log"))) void sluice__host_log(int32_t level, const uint8_t *ptr, int32_t len);
 
-static uint32_t sluice__u16le(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+/* Unaligned loads and stores. WebAssembly is little-endian, so the ABI's
+ * little-endian framing is a plain load and CQL's big-endian values a
+ * byte swap (one instruction each after optimisation). */
+static uint32_t sluice__u16le(const uint8_t *p) {
+    uint16_t v;
+    __builtin_memcpy(&v, p, 2);
+    return v;
+}
 static uint32_t sluice__u32le(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
 }
-static uint64_t sluice__u64le(const uint8_t *p) { return (uint64_t)sluice__u32le(p) | (uint64_t)sluice__u32le(p + 4) << 32; }
-static uint32_t sluice__u32be(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+static uint64_t sluice__u64le(const uint8_t *p) {
+    uint64_t v;
+    __builtin_memcpy(&v, p, 8);
+    return v;
 }
-static uint64_t sluice__u64be(const uint8_t *p) { return (uint64_t)sluice__u32be(p) << 32 | sluice__u32be(p + 4); }
-static void sluice__put32le(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
+static uint32_t sluice__u32be(const uint8_t *p) { return __builtin_bswap32(sluice__u32le(p)); }
+static uint64_t sluice__u64be(const uint8_t *p) { return __builtin_bswap64(sluice__u64le(p)); }
+static void sluice__put32le(uint8_t *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
 static void sluice__put32be(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
+    v = __builtin_bswap32(v);
+    __builtin_memcpy(p, &v, 4);
 }
 static void sluice__put64be(uint8_t *p, uint64_t v) {
-    sluice__put32be(p, (uint32_t)(v >> 32));
-    sluice__put32be(p + 4, (uint32_t)v);
+    v = __builtin_bswap64(v);
+    __builtin_memcpy(p, &v, 8);
 }
 
 static size_t sluice__strlen(const char *s) {
@@ -1069,24 +1118,101 @@ static const uint8_t *sluice__parse_columns(const uint8_t *p, const uint8_t *end
     return p;
 }
 
+/* The input schema: the column descriptors of the last page, copied, and
+ * their parse. A page whose descriptors have the same bytes reuses them
+ * (the parse of identical bytes is identical), so a stream pays for
+ * parsing and UTF-8 checking its schema once. */
+static sluice_buf sluice__schema_bytes;
 static sluice_column *sluice__page_cols;
-static uint32_t sluice__page_cols_cap;
+static uint32_t sluice__page_cols_cap, sluice__schema_ncols, sluice__schema_id;
 
-/* Decodes an SLP1 page; returns false after recording an error. */
+/* Whether a[0:n] == b[0:n], 32 bytes per step. */
+static bool sluice__bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n) {
+    uint64_t diff = 0;
+    for (; n >= 32; n -= 32, a += 32, b += 32) {
+        uint64_t x[4], y[4];
+        __builtin_memcpy(x, a, 32);
+        __builtin_memcpy(y, b, 32);
+        diff = (x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]);
+        if (diff) return false;
+    }
+    for (; n >= 8; n -= 8, a += 8, b += 8) {
+        uint64_t x, y;
+        __builtin_memcpy(&x, a, 8);
+        __builtin_memcpy(&y, b, 8);
+        if (x != y) return false;
+    }
+    for (; n; n--)
+        if (*a++ != *b++) return false;
+    return true;
+}
+
+/* The index of the first row in [from, n) whose end offset is below its
+ * start offset, or n. 8 rows per step. */
+static uint32_t sluice__bad_offset(const uint8_t *offs, uint32_t from, uint32_t n) {
+    uint32_t i = from, prev = sluice__u32le(offs + (size_t)i * 4);
+    for (; n - i >= 8; i += 8) {
+        uint32_t o[8];
+        __builtin_memcpy(o, offs + (size_t)(i + 1) * 4, 32);
+        bool bad = (o[0] < prev) | (o[1] < o[0]) | (o[2] < o[1]) | (o[3] < o[2]) | (o[4] < o[3]) | (o[5] < o[4]) |
+                   (o[6] < o[5]) | (o[7] < o[6]);
+        if (bad) break;
+        prev = o[7];
+    }
+    for (; i < n; i++) {
+        uint32_t e = sluice__u32le(offs + (size_t)(i + 1) * 4);
+        if (e < prev) return i;
+        prev = e;
+    }
+    return n;
+}
+
+/* The cell cursor: where the last sluice_row_cell found its cell, so that
+ * reading a row's cells left to right walks the row once. Reset per page. */
+static struct {
+    const uint8_t *row, *row_end; /* the row it is in (NULL: none) */
+    const uint8_t *at;            /* the length prefix of cell col */
+    uint32_t col;
+} sluice__cur;
+
+/* Decodes an SLP1 page; returns false after recording an error. Rows'
+ * offsets are checked here; cells when they are read. */
 static bool sluice__parse_page(const uint8_t *b, uint32_t len, sluice_page *pg) {
     const uint8_t *end = b + len, *p = b;
+    sluice__cur.row = NULL;
     if (len < 28 || sluice__u32le(b) != 0x31504C53u || sluice__u32le(b + 4) != 0)
         return sluice_fail(-1, "sluice sdk: input of %u bytes is not an SLP1 page", len), false;
     pg->number = sluice__u64le(b + 8);
     pg->split = sluice__u32le(b + 16);
-    pg->schema.ncols = sluice__u32le(b + 20);
+    uint32_t ncols = sluice__u32le(b + 20);
     pg->nrows = sluice__u32le(b + 24);
     p = b + 28;
-    const uint8_t *ce = sluice__parse_columns(p, end, pg->schema.ncols, &sluice__page_cols, &sluice__page_cols_cap);
-    if (!ce) return sluice_fail(-1, "sluice sdk: page %llu: malformed column descriptors", pg->number), false;
+    uint32_t slen = sluice__schema_bytes.len;
+    const uint8_t *ce;
+    if (sluice__schema_id != 0 && ncols == sluice__schema_ncols && (uint32_t)(end - p) >= slen &&
+        sluice__bytes_eq(p, sluice__schema_bytes.ptr, slen)) {
+        ce = p + slen;
+    } else {
+        sluice__schema_id = 0; /* invalid until parsed */
+        ce = sluice__parse_columns(p, end, ncols, &sluice__page_cols, &sluice__page_cols_cap);
+        if (!ce) return sluice_fail(-1, "sluice sdk: page %llu: malformed column descriptors", pg->number), false;
+        /* Keep a copy and point the columns into it. */
+        sluice__schema_bytes.len = 0;
+        sluice_buf_put(&sluice__schema_bytes, p, (uint32_t)(ce - p));
+        for (uint32_t i = 0; i < ncols; i++) {
+            sluice_column *c = &sluice__page_cols[i];
+            c->name.ptr = sluice__schema_bytes.ptr + (c->name.ptr - p);
+            c->desc = sluice__schema_bytes.ptr + (c->desc - p);
+        }
+        sluice__schema_ncols = ncols;
+        static uint32_t ids;
+        sluice__schema_id = ++ids ? ids : ++ids;
+    }
+    pg->schema.ncols = ncols;
     pg->schema.cols = sluice__page_cols;
-    pg->schema.bytes = p;
-    pg->schema.bytes_len = (uint32_t)(ce - p);
+    pg->schema.bytes = sluice__schema_bytes.ptr;
+    pg->schema.bytes_len = sluice__schema_bytes.len;
+    pg->schema_id = sluice__schema_id;
     p = ce;
     if ((uint64_t)(pg->nrows + 1ull) * 4 > (uint64_t)(end - p))
         return sluice_fail(-1, "sluice sdk: page %llu: offsets run past the end", pg->number), false;
@@ -1096,22 +1222,10 @@ static bool sluice__parse_page(const uint8_t *b, uint32_t len, sluice_page *pg) 
     pg->rows_len = (uint32_t)(end - p);
     if (sluice__u32le(pg->offsets) != 0 || sluice__u32le(pg->offsets + (size_t)pg->nrows * 4) != pg->rows_len)
         return sluice_fail(-1, "sluice sdk: page %llu: offsets do not span the rows area", pg->number), false;
-    /* Check every row's cells, so that the accessors need no checks. */
-    for (uint32_t i = 0; i < pg->nrows; i++) {
-        uint32_t o = sluice__u32le(pg->offsets + (size_t)i * 4), e = sluice__u32le(pg->offsets + (size_t)i * 4 + 4);
-        if (o > e || e > pg->rows_len)
-            return sluice_fail(-1, "sluice sdk: page %llu: row %u: bad offsets", pg->number, i), false;
-        const uint8_t *q = pg->rows + o, *qe = pg->rows + e;
-        for (uint32_t c = 0; c < pg->schema.ncols; c++) {
-            if (qe - q < 4) return sluice_fail(-1, "sluice sdk: page %llu: row %u: truncated", pg->number, i), false;
-            int32_t n = (int32_t)sluice__u32le(q);
-            q += 4;
-            if (n < -1 || (n > 0 && (uint32_t)(qe - q) < (uint32_t)n))
-                return sluice_fail(-1, "sluice sdk: page %llu: row %u: bad cell length", pg->number, i), false;
-            if (n > 0) q += n;
-        }
-        if (q != qe) return sluice_fail(-1, "sluice sdk: page %llu: row %u: trailing bytes", pg->number, i), false;
-    }
+    /* Non-decreasing offsets from 0 to rows_len keep every row in the rows
+     * area, so sluice_page_row needs no checks. */
+    uint32_t bad = sluice__bad_offset(pg->offsets, 0, pg->nrows);
+    if (bad < pg->nrows) return sluice_fail(-1, "sluice sdk: page %llu: row %u: bad offsets", pg->number, bad), false;
     return true;
 }
 
@@ -1144,39 +1258,142 @@ sluice_row sluice_page_row(const sluice_page *p, uint32_t i) {
     return r;
 }
 
-sluice_cell sluice_row_cell(const sluice_row *r, uint32_t col) {
-    const uint8_t *q = r->ptr;
-    for (uint32_t c = 0;; c++) {
-        int32_t n = (int32_t)sluice__u32le(q);
-        q += 4;
-        if (c == col) {
-            sluice_cell cell = {n >= 0 ? q : NULL, n};
-            return cell;
-        }
-        if (n > 0) q += n;
+/* Records a malformed row of the current page. */
+__attribute__((noinline, cold)) static sluice_cell sluice__bad_row(const sluice_row *r, const char *what) {
+    sluice_cell none = {NULL, -1};
+    sluice_fail(-1, "sluice sdk: page %llu: row %u: %s", (unsigned long long)r->page->number, r->index, what);
+    return none;
+}
+
+/* Steps q over one cell of a row ending at end; goto bad_len/truncated. */
+#define SLUICE__SKIP(q, end)                                                                                            \
+    do {                                                                                                                \
+        if ((end) - (q) < 4) goto truncated;                                                                            \
+        int32_t n_ = (int32_t)sluice__u32le(q);                                                                         \
+        (q) += 4;                                                                                                       \
+        if (n_ > 0) {                                                                                                   \
+            if ((uint32_t)((end) - (q)) < (uint32_t)n_) goto bad_len;                                                   \
+            (q) += n_;                                                                                                  \
+        } else if (n_ < -1) {                                                                                           \
+            goto bad_len;                                                                                               \
+        }                                                                                                               \
+    } while (0)
+
+/* The length prefix of cell col of row r, walking from cell c at q, four
+ * cells per step; NULL after recording an error. Also moves the cursor. */
+__attribute__((noinline)) static const uint8_t *sluice__seek(const sluice_row *r, const uint8_t *q, uint32_t c,
+                                                             uint32_t col) {
+    const uint8_t *end = r->end;
+    switch ((col - c) & 3) {
+    case 3: SLUICE__SKIP(q, end); /* fall through */
+    case 2: SLUICE__SKIP(q, end); /* fall through */
+    case 1: SLUICE__SKIP(q, end);
     }
+    for (uint32_t k = (col - c) >> 2; k; k--) {
+        SLUICE__SKIP(q, end);
+        SLUICE__SKIP(q, end);
+        SLUICE__SKIP(q, end);
+        SLUICE__SKIP(q, end);
+    }
+    sluice__cur.row = r->ptr;
+    sluice__cur.row_end = end;
+    sluice__cur.at = q;
+    sluice__cur.col = col;
+    return q;
+truncated:
+    sluice__cur.row = NULL;
+    sluice__bad_row(r, "truncated");
+    return NULL;
+bad_len:
+    sluice__cur.row = NULL;
+    sluice__bad_row(r, "bad cell length");
+    return NULL;
+}
+
+__attribute__((noinline, cold)) static sluice_cell sluice__bad_col(const sluice_row *r, uint32_t col) {
+    sluice_cell none = {NULL, -1};
+    sluice_fail(-1, "sluice sdk: cell %u of a row of %u columns", col, r->page->schema.ncols);
+    return none;
+}
+
+sluice_cell sluice_row_cell(const sluice_row *r, uint32_t col) {
+    const uint8_t *q = r->ptr, *end = r->end;
+    if (col >= r->page->schema.ncols) return sluice__bad_col(r, col);
+    if (col != 0) {
+        uint32_t c = 0;
+        if (sluice__cur.row == q && sluice__cur.row_end == end && sluice__cur.col <= col) {
+            q = sluice__cur.at;
+            c = sluice__cur.col;
+        }
+        if (c != col && !(q = sluice__seek(r, q, c, col))) {
+            sluice_cell none = {NULL, -1};
+            return none;
+        }
+    }
+    if (end - q < 4) return sluice__bad_row(r, "truncated");
+    int32_t n = (int32_t)sluice__u32le(q);
+    q += 4;
+    if (n < -1 || (n > 0 && (uint32_t)(end - q) < (uint32_t)n)) return sluice__bad_row(r, "bad cell length");
+    sluice_cell cell = {n >= 0 ? q : NULL, n};
+    return cell;
+}
+
+/* Checks every cell of a row (and that nothing follows the last one); false
+ * after recording an error. */
+static bool sluice__check_row(const sluice_row *r) {
+    const uint8_t *q = r->ptr, *end = r->end;
+    uint32_t ncols = r->page->schema.ncols;
+    switch (ncols & 3) {
+    case 3: SLUICE__SKIP(q, end); /* fall through */
+    case 2: SLUICE__SKIP(q, end); /* fall through */
+    case 1: SLUICE__SKIP(q, end);
+    }
+    for (uint32_t k = ncols >> 2; k; k--) {
+        SLUICE__SKIP(q, end);
+        SLUICE__SKIP(q, end);
+        SLUICE__SKIP(q, end);
+        SLUICE__SKIP(q, end);
+    }
+    if (q != end) return sluice__bad_row(r, "trailing bytes"), false;
+    return true;
+truncated:
+    return sluice__bad_row(r, "truncated"), false;
+bad_len:
+    return sluice__bad_row(r, "bad cell length"), false;
 }
 
 /* ---- typed getters ---- */
 
-/* Reads cell col after checking its type against the ids in want (0-ended
- * list); fixed > 0 checks the length. Returns OK, NULL or FAIL. */
-static int sluice__get(const sluice_row *r, uint32_t col, const uint16_t *want, const char *want_name, int32_t fixed,
-                       sluice_cell *out) {
+/* Type sets: one bit per type id (vector, 0x50, takes bit 63). */
+#define SLUICE__T(id) ((id) == SLUICE_VECTOR ? 1ull << 63 : 1ull << (id))
+static inline bool sluice__type_in(uint32_t id, uint64_t set) {
+    uint64_t bit = id < 0x3F ? 1ull << id : id == SLUICE_VECTOR ? 1ull << 63 : 0;
+    return (set & bit) != 0;
+}
+
+/* Reads cell col after checking its type against the set want; fixed > 0
+ * checks the length. Returns OK, NULL or FAIL. */
+__attribute__((noinline, cold)) static int sluice__bad_cell(const sluice_row *r, uint32_t col, int32_t len);
+__attribute__((noinline, cold)) static int sluice__bad_type(const sluice_row *r, uint32_t col, const char *want_name) {
+    if (col >= r->page->schema.ncols) {
+        sluice_row_cell(r, col); /* records the error */
+        return SLUICE_FAIL;
+    }
     const sluice_column *c = &r->page->schema.cols[col];
-    bool ok = false;
-    for (const uint16_t *w = want; *w != 0xFFFF; w++) ok = ok || c->type == *w;
-    if (!ok) return sluice_fail(-1, "column \"%S\" has type %s, want %s", c->name, sluice_type_name(c->type), want_name);
+    return sluice_fail(-1, "column \"%S\" has type %s, want %s", c->name, sluice_type_name(c->type), want_name);
+}
+
+static inline __attribute__((always_inline)) int sluice__get(const sluice_row *r, uint32_t col, uint64_t want,
+                                                             const char *want_name, int32_t fixed, sluice_cell *out) {
+    if (col >= r->page->schema.ncols || !sluice__type_in(r->page->schema.cols[col].type, want))
+        return sluice__bad_type(r, col, want_name);
     *out = sluice_row_cell(r, col);
-    if (out->len < 0) return SLUICE_NULL;
+    if (out->len < 0) return sluice__err.set ? SLUICE_FAIL : SLUICE_NULL;
     if (fixed > 0) {
         if (out->len == 0) return SLUICE_NULL;
-        if (out->len != fixed) goto bad;
+        if (out->len != fixed) return sluice__bad_cell(r, col, out->len);
     }
     return SLUICE_OK;
-bad:
-    return sluice_fail(r->index, "row %u: column \"%S\": invalid %s cell of %d bytes", r->index, c->name,
-                       sluice_type_name(c->type), out->len);
 }
 
 static int sluice__bad_cell(const sluice_row *r, uint32_t col, int32_t len) {
@@ -1185,23 +1402,25 @@ static int sluice__bad_cell(const sluice_row *r, uint32_t col, int32_t len) {
                        sluice_type_name(c->type), len);
 }
 
-static const uint16_t sluice__w_text[] = {SLUICE_TEXT, SLUICE_ASCII, 0xFFFF};
-static const uint16_t sluice__w_int[] = {SLUICE_INT, 0xFFFF};
-static const uint16_t sluice__w_bigint[] = {SLUICE_BIGINT, SLUICE_COUNTER, 0xFFFF};
-static const uint16_t sluice__w_smallint[] = {SLUICE_SMALLINT, 0xFFFF};
-static const uint16_t sluice__w_tinyint[] = {SLUICE_TINYINT, 0xFFFF};
-static const uint16_t sluice__w_float[] = {SLUICE_FLOAT, 0xFFFF};
-static const uint16_t sluice__w_double[] = {SLUICE_DOUBLE, 0xFFFF};
-static const uint16_t sluice__w_boolean[] = {SLUICE_BOOLEAN, 0xFFFF};
-static const uint16_t sluice__w_timestamp[] = {SLUICE_TIMESTAMP, 0xFFFF};
-static const uint16_t sluice__w_date[] = {SLUICE_DATE, 0xFFFF};
-static const uint16_t sluice__w_time[] = {SLUICE_TIME, 0xFFFF};
-static const uint16_t sluice__w_uuid[] = {SLUICE_UUID, SLUICE_TIMEUUID, 0xFFFF};
-static const uint16_t sluice__w_inet[] = {SLUICE_INET, 0xFFFF};
-static const uint16_t sluice__w_varint[] = {SLUICE_VARINT, 0xFFFF};
-static const uint16_t sluice__w_decimal[] = {SLUICE_DECIMAL, 0xFFFF};
-static const uint16_t sluice__w_duration[] = {SLUICE_DURATION, 0xFFFF};
-static const uint16_t sluice__w_elems[] = {SLUICE_LIST, SLUICE_SET, SLUICE_MAP, SLUICE_TUPLE, SLUICE_UDT, SLUICE_VECTOR, 0xFFFF};
+#define sluice__w_text (SLUICE__T(SLUICE_TEXT) | SLUICE__T(SLUICE_ASCII))
+#define sluice__w_int SLUICE__T(SLUICE_INT)
+#define sluice__w_bigint (SLUICE__T(SLUICE_BIGINT) | SLUICE__T(SLUICE_COUNTER))
+#define sluice__w_smallint SLUICE__T(SLUICE_SMALLINT)
+#define sluice__w_tinyint SLUICE__T(SLUICE_TINYINT)
+#define sluice__w_float SLUICE__T(SLUICE_FLOAT)
+#define sluice__w_double SLUICE__T(SLUICE_DOUBLE)
+#define sluice__w_boolean SLUICE__T(SLUICE_BOOLEAN)
+#define sluice__w_timestamp SLUICE__T(SLUICE_TIMESTAMP)
+#define sluice__w_date SLUICE__T(SLUICE_DATE)
+#define sluice__w_time SLUICE__T(SLUICE_TIME)
+#define sluice__w_uuid (SLUICE__T(SLUICE_UUID) | SLUICE__T(SLUICE_TIMEUUID))
+#define sluice__w_inet SLUICE__T(SLUICE_INET)
+#define sluice__w_varint SLUICE__T(SLUICE_VARINT)
+#define sluice__w_decimal SLUICE__T(SLUICE_DECIMAL)
+#define sluice__w_duration SLUICE__T(SLUICE_DURATION)
+#define sluice__w_elems                                                                                                 \
+    (SLUICE__T(SLUICE_LIST) | SLUICE__T(SLUICE_SET) | SLUICE__T(SLUICE_MAP) | SLUICE__T(SLUICE_TUPLE) |              \
+     SLUICE__T(SLUICE_UDT) | SLUICE__T(SLUICE_VECTOR))
 
 int sluice_get_text(const sluice_row *r, uint32_t col, sluice_str *v) {
     sluice_cell c;
@@ -1670,15 +1889,17 @@ static void sluice__selection(sluice_output *out) {
     out->sel_seq = out->seq++;
 }
 
-void sluice_select(sluice_output *out, uint32_t row, bool keep) {
+__attribute__((noinline, cold)) static void sluice__bad_select(sluice_output *out, uint32_t row) {
     sluice__must_process(out, "sluice_select");
-    if (row >= out->nrows) {
-        sluice_log(SLUICE_ERROR, "sluice sdk: sluice_select(%u) on a page of %lld rows", row, (long long)out->nrows);
-        __builtin_trap();
-    }
-    sluice__selection(out);
-    if (keep) out->sel.ptr[row / 8] |= (uint8_t)(1u << (row % 8));
-    else out->sel.ptr[row / 8] &= (uint8_t) ~(1u << (row % 8));
+    sluice_log(SLUICE_ERROR, "sluice sdk: sluice_select(%u) on a page of %lld rows", row, (long long)out->nrows);
+    __builtin_trap();
+}
+
+void sluice_select(sluice_output *out, uint32_t row, bool keep) {
+    if (out->nrows < 0 || row >= out->nrows) sluice__bad_select(out, row);
+    if (!out->sel_set) sluice__selection(out);
+    uint8_t *b = &out->sel.ptr[row / 8], m = (uint8_t)(1u << (row % 8));
+    *b = keep ? (uint8_t)(*b | m) : (uint8_t)(*b & ~m);
 }
 void sluice_keep(sluice_output *out, uint32_t row) { sluice_select(out, row, true); }
 void sluice_drop(sluice_output *out, uint32_t row) { sluice_select(out, row, false); }
@@ -1730,7 +1951,7 @@ sluice_writer *sluice_rows(sluice_output *out, sluice_str output, const sluice_s
     for (uint32_t i = 0; i < out->nw; i++) {
         sluice_writer *w = out->w[i];
         if (sluice_str_eq(sluice_buf_view(&w->output), output)) {
-            if (!sluice_schema_eq(w->schema, schema)) {
+            if (w->schema != schema && !sluice_schema_eq(w->schema, schema)) {
                 sluice_fail(-1, "output \"%S\": schema differs from the schema already written to it in this call", output);
                 return NULL;
             }
@@ -1759,8 +1980,8 @@ sluice_writer *sluice_rows(sluice_output *out, sluice_str output, const sluice_s
     return w;
 }
 
-/* Starts a cell of a column whose type must be one of want (NULL: any). */
-static bool sluice__next(sluice_writer *w, const uint16_t *want, const char *what) {
+/* Starts a cell of a column whose type must be in the set want (0: any). */
+static bool sluice__next(sluice_writer *w, uint64_t want, const char *what) {
     if (w->bad) return false;
     if (w->cells == 0) w->row_start = w->data.len;
     if (w->cells >= w->schema->ncols) {
@@ -1771,9 +1992,7 @@ static bool sluice__next(sluice_writer *w, const uint16_t *want, const char *wha
     }
     if (want) {
         const sluice_column *c = &w->schema->cols[w->cells];
-        bool ok = false;
-        for (const uint16_t *t = want; *t != 0xFFFF; t++) ok = ok || c->type == *t;
-        if (!ok) {
+        if (!sluice__type_in(c->type, want)) {
             sluice_fail(-1, "output \"%S\": row %u: %s into column \"%S\" of type %s", sluice_buf_view(&w->output), w->nrows, what,
                         c->name, sluice_type_name(c->type));
             w->bad = true;
@@ -1790,12 +2009,12 @@ static void sluice__cell(sluice_writer *w, const void *p, uint32_t n) {
 }
 
 void sluice_put_null(sluice_writer *w) {
-    if (!sluice__next(w, NULL, "null")) return;
+    if (!sluice__next(w, 0, "null")) return;
     sluice_buf_u32le(&w->data, 0xFFFFFFFFu);
     w->cells++;
 }
 void sluice_put_raw(sluice_writer *w, const void *p, uint32_t n) {
-    if (sluice__next(w, NULL, "raw cell")) sluice__cell(w, p, n);
+    if (sluice__next(w, 0, "raw cell")) sluice__cell(w, p, n);
 }
 void sluice_put_cell(sluice_writer *w, sluice_cell c) {
     if (c.len < 0) sluice_put_null(w);
@@ -1805,7 +2024,7 @@ void sluice_put_copy(sluice_writer *w, const sluice_row *r, uint32_t col) { slui
 void sluice_put_text(sluice_writer *w, sluice_str s) {
     if (sluice__next(w, sluice__w_text, "text")) sluice__cell(w, s.ptr, s.len);
 }
-static const uint16_t sluice__w_blob[] = {SLUICE_BLOB, 0xFFFF};
+#define sluice__w_blob SLUICE__T(SLUICE_BLOB)
 void sluice_put_blob(sluice_writer *w, sluice_str s) {
     if (sluice__next(w, sluice__w_blob, "blob")) sluice__cell(w, s.ptr, s.len);
 }
@@ -1896,6 +2115,7 @@ int sluice_emit_row(sluice_output *out, sluice_str output, const sluice_row *r) 
     sluice_writer *w = sluice_rows(out, output, &r->page->schema);
     if (!w) return SLUICE_FAIL;
     if (w->cells != 0) return sluice_fail(-1, "output \"%S\": sluice_emit_row while a row is partly written", output);
+    if (!sluice__check_row(r)) return SLUICE_FAIL;
     w->row_start = w->data.len;
     sluice_buf_put(&w->data, r->ptr, (uint32_t)(r->end - r->ptr));
     w->cells = w->schema->ncols;
@@ -1927,9 +2147,22 @@ static int64_t sluice__error_result(void) {
     return sluice__handle(&sluice__res);
 }
 
+/* The number of set bits among the first nrows of bitmap b. */
 static uint32_t sluice__count_bits(const uint8_t *b, uint32_t nrows) {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < nrows; i++) n += (b[i / 8] >> (i % 8)) & 1;
+    uint32_t n = 0, full = nrows / 8, i = 0;
+    for (; full - i >= 32; i += 32) {
+        uint64_t w[4];
+        __builtin_memcpy(w, b + i, 32);
+        n += (uint32_t)(__builtin_popcountll(w[0]) + __builtin_popcountll(w[1]) + __builtin_popcountll(w[2]) +
+                        __builtin_popcountll(w[3]));
+    }
+    for (; full - i >= 8; i += 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, b + i, 8);
+        n += (uint32_t)__builtin_popcountll(w);
+    }
+    for (; i < full; i++) n += (uint32_t)__builtin_popcount(b[i]);
+    if (nrows % 8) n += (uint32_t)__builtin_popcount(b[full] & ((1u << (nrows % 8)) - 1));
     return n;
 }
 

@@ -14,7 +14,8 @@ import { validUTF8 } from "./wire";
 
 // ---- error reporting -------------------------------------------------------
 
-function typeError(t: Type, want: string, col: string | null): void {
+/** Records `column "<name>" has type <type>, want <want>` (`cell has type ...` without a column). */
+export function typeError(t: Type, want: string, col: string | null): void {
   const what = col !== null ? "column \"" + col + "\" has type " : "cell has type ";
   setError(new PluginError(what + t.toString() + ", want " + want));
 }

@@ -1,10 +1,10 @@
 // What a plugin sends back: row selection, rows for outputs, and the "SLR1" result.
 
 import { PluginError } from "./error";
-import { setError } from "./state";
+import { setError, currentError, currentFault } from "./state";
 import { Schema, Type, TypeId } from "./types";
 import { ByteWriter } from "./wire";
-import { Row } from "./page";
+import { Page, Row } from "./page";
 import { MAX_TIME } from "./cell";
 
 /** The magic of a result, "SLR1" in memory order. */
@@ -42,11 +42,30 @@ class Bitmap {
     return (load<u8>(changetype<usize>(this.buf) + <usize>(i >> 3)) & <u8>(<i32>1 << (i & 7))) != 0;
   }
 
+  /** The number of set bits among the first nrows; eight bytes per step. */
   count(nrows: i32): i32 {
-    let c = 0;
-    for (let i = 0; i < nrows; i++) if (this.get(i)) c++;
+    const p = changetype<usize>(this.buf);
+    const full = <usize>(nrows >> 3);
+    let c: i32 = 0;
+    let i: usize = 0;
+    for (; full - i >= 8; i += 8) c += <i32>popcnt<u64>(load<u64>(p + i));
+    for (; i < full; i++) c += <i32>popcnt<u32>(<u32>load<u8>(p + i));
+    if ((nrows & 7) != 0) c += <i32>popcnt<u32>(<u32>load<u8>(p + full) & ((<u32>1 << (nrows & 7)) - 1));
     return c;
   }
+}
+
+// Aborts on an Output call outside process or with a row out of range (a
+// function of its own, so that the callers' hot paths build no strings).
+function badRowIndex(op: string, i: i32, nrows: i32): void {
+  if (nrows < 0) abort("sluice: Output." + op + " outside process (no input page)");
+  abort("sluice: Output." + op + "(" + i.toString() + ") on a page of " + nrows.toString() + " rows");
+}
+
+// Sets the first k bits of bitmap byte g to those of b, leaving the others.
+function keepBits(bits: usize, g: i32, b: u32, k: i32): void {
+  const done = (<u32>1 << k) - 1;
+  store<u8>(bits + <usize>g, <u8>((<u32>load<u8>(bits + <usize>g) & ~done) | b));
 }
 
 class Route {
@@ -99,9 +118,8 @@ export class Output {
     this.nsections = 0;
   }
 
-  private check(op: string, i: i32): void {
-    if (this.nrows < 0) abort("sluice: Output." + op + " outside process (no input page)");
-    if (<u32>i >= <u32>this.nrows) abort("sluice: Output." + op + "(" + i.toString() + ") on a page of " + this.nrows.toString() + " rows");
+  @inline private check(op: string, i: i32): void {
+    if (this.nrows < 0 || <u32>i >= <u32>this.nrows) badRowIndex(op, i, this.nrows);
   }
 
   private touch(): void {
@@ -117,10 +135,68 @@ export class Output {
   drop(i: i32): void { this.setKept(i, false); }
   /** Keeps (true) or drops (false) input row i. */
   setKept(i: i32, keep: bool): void {
+    // The common case makes no call, so it needs no shadow-stack frame (which
+    // costs more than the rest: see cellPtr in page.ts).
+    if (!this.touched || <u32>i >= <u32>this.nrows) {
+      this.setKeptFirst(i, keep);
+      return;
+    }
+    this.bits.set(i, keep);
+  }
+
+  // setKept of the first row selected in this call, or of a bad row index.
+  private setKeptFirst(i: i32, keep: bool): void {
     this.check("setKept", i);
     this.touch();
     this.bits.set(i, keep);
   }
+  /**
+   * Keeps the rows of page (this call's input page) for which keep(ctx, row)
+   * returns true and drops the others, visiting them in order; stops after the
+   * first row that leaves an error recorded (page.err), which the plugin then
+   * returns. The same as calling setKept for each row, but it fills the
+   * selection a byte (eight rows) at a time: the host checks for timeouts on
+   * every loop iteration of a plugin, so a filter's row loop is cheapest written
+   * this way. AssemblyScript has no closures: ctx carries the state keep needs.
+   *
+   *   out.keepWhere(page, this, (p: Adults, row: Row): bool => !row.isNull(p.col) && row.int(p.col) >= 18);
+   *   return page.err;
+   */
+  keepWhere<T>(page: Page, ctx: T, keep: (ctx: T, row: Row) => bool): void {
+    const n = this.nrows;
+    if (n < 0) abort("sluice: Output.keepWhere outside process (no input page)");
+    if (page.numRows != n) abort("sluice: Output.keepWhere with a page of another call");
+    this.touch();
+    const bits = changetype<usize>(this.bits.buf);
+    const full = n >> 3;
+    for (let g = 0; g < full; g++) {
+      const base = g << 3;
+      let b: u32 = 0;
+      // Eight rows per iteration, written out.
+      if (keep(ctx, page.row(base))) b |= 1;
+      if (currentError() !== null) { keepBits(bits, g, b, 1); return; }
+      if (keep(ctx, page.row(base + 1))) b |= 2;
+      if (currentError() !== null) { keepBits(bits, g, b, 2); return; }
+      if (keep(ctx, page.row(base + 2))) b |= 4;
+      if (currentError() !== null) { keepBits(bits, g, b, 3); return; }
+      if (keep(ctx, page.row(base + 3))) b |= 8;
+      if (currentError() !== null) { keepBits(bits, g, b, 4); return; }
+      if (keep(ctx, page.row(base + 4))) b |= 16;
+      if (currentError() !== null) { keepBits(bits, g, b, 5); return; }
+      if (keep(ctx, page.row(base + 5))) b |= 32;
+      if (currentError() !== null) { keepBits(bits, g, b, 6); return; }
+      if (keep(ctx, page.row(base + 6))) b |= 64;
+      if (currentError() !== null) { keepBits(bits, g, b, 7); return; }
+      if (keep(ctx, page.row(base + 7))) b |= 128;
+      store<u8>(bits + <usize>g, <u8>b);
+      if (currentError() !== null) return;
+    }
+    for (let i = full << 3; i < n; i++) {
+      this.bits.set(i, keep(ctx, page.row(i)));
+      if (currentError() !== null) return;
+    }
+  }
+
   /** Whether input row i is currently kept. */
   isKept(i: i32): bool {
     this.check("isKept", i);
@@ -292,6 +368,9 @@ export class RowWriter {
   private err: PluginError | null;
   /** The schema error this writer was made with, if any: every endRow returns it. */
   private fatal: PluginError | null;
+  /** The last input schema given to copyRow and whether it equals this output's. */
+  private seen: Schema | null = null;
+  private seenEqual: bool = false;
 
   constructor(sec: RowsSection, fatal: PluginError | null) {
     this.sec = sec;
@@ -358,7 +437,17 @@ export class RowWriter {
 
   /** Copies every cell of an input row (its schema must be this output's). */
   copyRow(row: Row): RowWriter {
-    if (this.col == 0 && this.err === null && row.page.schema.equals(this.sec.schema)) {
+    const s = row.page.schema;
+    if (s !== this.seen) {
+      this.seen = s;
+      this.seenEqual = s.equals(this.sec.schema);
+    }
+    if (this.col == 0 && this.err === null && this.seenEqual) {
+      if (!row.page.checkRow(row.index)) {
+        this.sec.unfinished = true;
+        this.err = currentFault();
+        return this;
+      }
       const a = <usize>load<u32>(row.page.offsets + (<usize>row.index << 2));
       const b = <usize>load<u32>(row.page.offsets + (<usize>(row.index + 1) << 2));
       this.sec.unfinished = true;

@@ -6,7 +6,7 @@ import { log, Level } from "./log";
 import { Output, encodeError } from "./output";
 import { Page, PAGE_MAGIC } from "./page";
 import { registeredPlugin, Plugin } from "./plugin";
-import { clearError, currentError } from "./state";
+import { clearError, currentError, takeFault } from "./state";
 import { Schema } from "./types";
 import { ByteWriter, Reader } from "./wire";
 
@@ -27,8 +27,6 @@ const page = new Page();
 let schemaRaw = new ByteWriter(256);
 let schemaCols: u32 = 0;
 let schemaId: u32 = 0;
-// The cell index: u32 pointers to every cell's length prefix.
-let cellIndex = new ArrayBuffer(0);
 
 function handleOf(ptr: usize, len: i32): i64 {
   if (len == 0) return 0;
@@ -117,7 +115,7 @@ function decodePage(ptr: usize, len: i32): string | null {
   // bytes are identical (the decoder is deterministic).
   const start = r.ptr;
   const rawLen = <usize>schemaRaw.len;
-  if (!(schemaId > 0 && ncols == schemaCols && rawLen <= r.remaining && memory.compare(start, schemaRaw.ptr, rawLen) == 0)) {
+  if (!(schemaId > 0 && ncols == schemaCols && rawLen <= r.remaining && sameBytes(start, schemaRaw.ptr, rawLen))) {
     const s = Schema.readColumns(r, ncols);
     if (r.failed) return r.err;
     schemaRaw.reset();
@@ -142,41 +140,51 @@ function decodePage(ptr: usize, len: i32): string | null {
   page.offsets = offs;
   page.rowsStart = data;
   page.rowsEnd = r.end;
-  // Validate offsets and every cell, building the cell index.
-  const need = <usize>nrows * <usize>ncols * 4;
-  if (need > <usize>cellIndex.byteLength) cellIndex = new ArrayBuffer(<i32>need);
-  const idx = changetype<usize>(cellIndex);
-  page.cells = idx;
+  page.resetCursor();
+  // The offsets: 0 first, the rows area's length last, never decreasing (so every
+  // row lies in the rows area). Cells are checked when read (Page.cellAt).
   const pn = number.toString();
   if (load<u32>(offs) != 0) return "page " + pn + ": offsets[0]=" + load<u32>(offs).toString() + ", must be 0";
   const last = load<u32>(offs + <usize>nrows * 4);
   if (<usize>last != dataLen) {
     return "page " + pn + ": offsets[" + nrows.toString() + "]=" + last.toString() + ", must equal the rows area length " + dataLen.toString();
   }
-  let prev: usize = 0;
-  let k: usize = 0;
-  for (let i: u32 = 0; i < nrows; i++) {
-    const end = <usize>load<u32>(offs + (<usize>i + 1) * 4);
+  // Eight offsets per step (the host checks for timeouts on every loop iteration
+  // of a plugin), then one by one from the first step that fails.
+  let prev: u32 = 0;
+  let i: u32 = 0;
+  while (nrows - i >= 8) {
+    const p = offs + (<usize>i + 1) * 4;
+    const o0 = load<u32>(p), o1 = load<u32>(p, 4), o2 = load<u32>(p, 8), o3 = load<u32>(p, 12);
+    const o4 = load<u32>(p, 16), o5 = load<u32>(p, 20), o6 = load<u32>(p, 24), o7 = load<u32>(p, 28);
+    const bad = (o0 < prev) | (o1 < o0) | (o2 < o1) | (o3 < o2) | (o4 < o3) | (o5 < o4) | (o6 < o5) | (o7 < o6);
+    if (bad) break;
+    prev = o7;
+    i += 8;
+  }
+  for (; i < nrows; i++) {
+    const end = load<u32>(offs + (<usize>i + 1) * 4);
     if (end < prev) return "page " + pn + ": offsets[" + (i + 1).toString() + "]=" + end.toString() + " below offsets[" + i.toString() + "]=" + prev.toString();
-    let pos = prev;
-    for (let c: u32 = 0; c < ncols; c++) {
-      if (end - pos < 4) return "page " + pn + ": row " + i.toString() + " column " + c.toString() + ": truncated cell length";
-      store<u32>(idx + (k++ << 2), <u32>(data + pos));
-      const n = load<i32>(data + pos);
-      pos += 4;
-      if (n < -1) return "page " + pn + ": row " + i.toString() + " column " + c.toString() + ": cell length " + n.toString() + " (must be >= -1)";
-      if (n > 0) {
-        if (<usize>n > end - pos) {
-          return "page " + pn + ": row " + i.toString() + " column " + c.toString() + ": cell of " + n.toString() +
-            " bytes overruns the row (" + (end - pos).toString() + " bytes left)";
-        }
-        pos += <usize>n;
-      }
-    }
-    if (pos != end) return "page " + pn + ": row " + i.toString() + ": " + (end - pos).toString() + " bytes after the last cell";
     prev = end;
   }
   return null;
+}
+
+/** Whether [a, a+n) and [b, b+n) hold the same bytes; eight per step. */
+function sameBytes(a: usize, b: usize, n: usize): bool {
+  while (n >= 8) {
+    if (load<u64>(a) != load<u64>(b)) return false;
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    if (load<u8>(a) != load<u8>(b)) return false;
+    a++;
+    b++;
+    n--;
+  }
+  return true;
 }
 
 export function process(ptr: usize, len: i32): i64 {
@@ -189,7 +197,13 @@ export function process(ptr: usize, len: i32): i64 {
   const perr = decodePage(ptr, len);
   if (perr !== null) return errorHandle(new PluginError("sluice sdk: decode page: " + perr));
   out.reset(page.numRows, page.schema);
-  const e = outcome(p.process(page, out));
+  takeFault();
+  const pe = p.process(page, out);
+  // A malformed cell the plugin read is the first problem, whatever it did with
+  // the NULL it got.
+  const f = takeFault();
+  if (f !== null) return errorHandle(f);
+  const e = outcome(pe);
   if (e !== null) return errorHandle(e);
   const ee = out.encode(result);
   if (ee !== null) return errorHandle(ee);

@@ -25,3 +25,25 @@ export function takeError(): PluginError | null {
   first = null;
   return e;
 }
+
+// The first malformed cell framing found while reading cells in this call (the
+// host never sends one); the SDK reports it whatever the plugin returns.
+let fault: PluginError | null = null;
+
+/** Records a malformed page found while reading cells, and records it as the error. */
+export function setFault(e: PluginError): void {
+  if (fault === null) fault = e;
+  setError(e);
+}
+
+/** Returns the recorded fault and forgets it. */
+export function takeFault(): PluginError | null {
+  const e = fault;
+  fault = null;
+  return e;
+}
+
+/** The recorded fault, kept. */
+export function currentFault(): PluginError | null {
+  return fault;
+}

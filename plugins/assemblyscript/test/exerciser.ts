@@ -1,8 +1,8 @@
 // A test plugin that exercises the SDK, driven by sdk.test.mjs (node --test).
-// config mode = dump | select | write | unchecked | mismatch.
+// config mode = dump | select | write | unchecked | mismatch | copy | keepwhere | scalars.
 
 import {
-  Cell, Config, Elements, Output, Page, Plugin, PluginError, Schema, Type, TypeId, register,
+  Cell, Config, Elements, Output, Page, Plugin, PluginError, Row, Schema, Type, TypeId, register,
   formatDate, formatTimestamp, formatTime, formatUuid, hexOf, DATE_EPOCH,
   ParseStatus, parseDecimalF64, parseI64,
 } from "../sdk";
@@ -53,6 +53,7 @@ function render(c: Cell): string {
 class Exerciser extends Plugin {
   mode: string = "";
   pages: i64 = 0;
+  seen: i32 = 0; // rows keepwhere looked at without an error
 
   init(cfg: Config): PluginError | null {
     const e = cfg.unknown(["mode", "opt.*"]);
@@ -121,6 +122,64 @@ class Exerciser extends Plugin {
       out.keep(0);
       const w = out.rows("", new Schema().add("x", Type.int()));
       w.int(1).endRow();
+      return null;
+    }
+    if (this.mode == "copy") {
+      // Every row copied whole; then the last cell of each row read backwards
+      // and forwards (the cell cursor must find the same cells).
+      const w = out.rows("", page.schema);
+      for (let i = 0; i < page.numRows; i++) {
+        const e = w.copyRow(page.row(i)).endRow();
+        if (e !== null) return e;
+      }
+      for (let i = 0; i < page.numRows && page.numCols > 0; i++) {
+        const row = page.row(i);
+        const last = row.ptr(page.numCols - 1);
+        for (let c = page.numCols - 1; c >= 0; c--) row.len(c);
+        for (let c = 0; c < page.numCols; c++) {
+          if (row.ptr(c) != row.ptr(c) || row.len(c) != row.len(c)) return row.error("cell read twice differs");
+        }
+        if (row.ptr(page.numCols - 1) != last) return row.error("last cell differs");
+      }
+      return null;
+    }
+    if (this.mode == "keepwhere") {
+      // Keeps the rows whose int column 0 is not a multiple of 3; -1 is an error.
+      out.keepWhere(page, this, (x: Exerciser, row: Row): bool => {
+        const v = row.int(0);
+        if (v == -1) {
+          row.page.recordErr(row.error("minus one"));
+          return false;
+        }
+        x.seen++;
+        return !row.isNull(0) && v % 3 != 0;
+      });
+      return page.err;
+    }
+    if (this.mode == "scalars") {
+      // Column i: every scalar getter on every row, rendered as text.
+      const w = out.rows("dump", DUMP);
+      for (let i = 0; i < page.numRows; i++) {
+        const row = page.row(i);
+        for (let c = page.numCols - 1; c >= 0; c--) {
+          let s = "";
+          switch (page.schema.columns[c].type.id) {
+            case TypeId.Tinyint: case TypeId.Smallint: case TypeId.Int: s = row.int(c).toString(); break;
+            case TypeId.Bigint: case TypeId.Counter: s = row.bigint(c).toString(); break;
+            case TypeId.Float: s = "f" + reinterpret<u32>(row.float(c)).toString(16); break;
+            case TypeId.Double: s = "d" + reinterpret<u64>(row.double(c)).toString(16); break;
+            case TypeId.Boolean: s = row.boolean(c) ? "true" : "false"; break;
+            case TypeId.Timestamp: s = row.timestamp(c).toString(); break;
+            case TypeId.Date: s = row.date(c).toString(); break;
+            case TypeId.Time: s = row.time(c).toString(); break;
+          }
+          if (row.isNull(c)) s = "NULL";
+          else if (row.isEmpty(c)) s = "EMPTY:" + s;
+          if (page.err !== null) return page.err;
+          const e = w.int(i).text(page.schema.columns[c].name).text(s).endRow();
+          if (e !== null) return e;
+        }
+      }
       return null;
     }
     return new PluginError("unknown mode " + this.mode);

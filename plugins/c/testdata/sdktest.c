@@ -11,6 +11,8 @@
  *   elems    per row and collection column, ROWS (col text, n int, last blob):
  *            the element count and the last element (NULL for a NULL one)
  *   order    Route "b" row 2, ROWS "a", drop row 0, ROWS "a" again
+ *   copy     every row to the default output with sluice_emit_row, then
+ *            the last cell of every row read backwards and forwards
  *   errors   the error named by config key "case"
  *
  * Built (from this directory; see build.sh) with:
@@ -290,12 +292,34 @@ static int errors(const sluice_page *page, sluice_output *out) {
     return sluice_fail(-1, "unknown case \"%S\"", which);
 }
 
+static int copy(const sluice_page *page, sluice_output *out) {
+    for (uint32_t i = 0; i < page->nrows; i++) {
+        sluice_row row = sluice_page_row(page, i);
+        if (sluice_emit_row(out, SLUICE_STR(""), &row) < 0) return SLUICE_FAIL;
+    }
+    /* The cell cursor: reading back and forth must find the same cells. */
+    uint32_t n = page->schema.ncols;
+    for (uint32_t i = 0; i < page->nrows && n > 0; i++) {
+        sluice_row row = sluice_page_row(page, i);
+        sluice_cell last = sluice_row_cell(&row, n - 1);
+        for (uint32_t c = n; c-- > 0;) sluice_row_cell(&row, c);
+        for (uint32_t c = 0; c < n; c++) {
+            sluice_cell a = sluice_row_cell(&row, c), b = sluice_row_cell(&row, c);
+            if (a.ptr != b.ptr || a.len != b.len) return sluice_fail(i, "row %u: cell %u read twice differs", i, c);
+        }
+        sluice_cell again = sluice_row_cell(&row, n - 1);
+        if (again.ptr != last.ptr || again.len != last.len) return sluice_fail(i, "row %u: last cell differs", i);
+    }
+    return SLUICE_OK;
+}
+
 int sluice_plugin_process(const sluice_page *page, sluice_output *out) {
     if (sluice_str_eq(mode, SLUICE_STR("vector"))) return vector(page, out);
     if (sluice_str_eq(mode, SLUICE_STR("echo"))) return echo(page, out);
     if (sluice_str_eq(mode, SLUICE_STR("elems"))) return elems(page, out);
     if (sluice_str_eq(mode, SLUICE_STR("order"))) return order(page, out);
     if (sluice_str_eq(mode, SLUICE_STR("errors"))) return errors(page, out);
+    if (sluice_str_eq(mode, SLUICE_STR("copy"))) return copy(page, out);
     return SLUICE_OK;
 }
 

@@ -16,7 +16,7 @@ type engine struct {
 	plugin Plugin
 	inited bool
 
-	dec  abi.PageDecoder
+	dec  pageDecoder
 	page Page
 	out  Output
 
@@ -67,13 +67,19 @@ func (e *engine) process(b []byte) []byte {
 	if !e.inited {
 		return e.errorResult(errNotInited)
 	}
-	p, err := e.dec.Decode(b)
+	p, err := e.dec.decode(b)
 	if err != nil {
 		return e.errorResult(fmt.Errorf("sluice sdk: decode page: %w", err))
 	}
 	e.page.reset(p)
 	e.out.reset(p.NumRows(), p.Schema)
-	if err := guard(func() error { return e.plugin.Process(&e.page, &e.out) }); err != nil {
+	err = guard(func() error { return e.plugin.Process(&e.page, &e.out) })
+	// A malformed cell the plugin read is the first problem, whatever it
+	// did with the NULL it got.
+	if e.page.fault != nil {
+		return e.errorResult(e.page.fault)
+	}
+	if err != nil {
 		return e.errorResult(err)
 	}
 	return e.encodeOutput()
@@ -176,7 +182,7 @@ func (e *engine) encodeOutput() []byte {
 	if o.nrows >= 0 {
 		switch {
 		case o.selSet:
-			kept := abi.BitmapCount(o.sel, o.nrows)
+			kept := bitmapCount(o.sel, o.nrows)
 			if kept == o.nrows && o.nw == 0 && o.nr == 0 {
 				return nil
 			}
@@ -216,7 +222,7 @@ func (e *engine) encodeOutput() []byte {
 		if useRoute {
 			r := o.routes[ri]
 			ri++
-			if abi.BitmapCount(r.bitmap, o.nrows) > 0 {
+			if bitmapCount(r.bitmap, o.nrows) > 0 {
 				e.secs = append(e.secs, abi.Section{Kind: abi.SectionSelect, Output: r.output, NRows: o.nrows, Bitmap: r.bitmap})
 			}
 			continue

@@ -1,8 +1,11 @@
 package sluice
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"iter"
+	"math"
 	"math/big"
 	"net/netip"
 	"time"
@@ -13,6 +16,12 @@ import (
 // Page is one page of input rows. It is a view of the host's input buffer,
 // valid only during the Process call it was given to; so are its Rows and
 // every []byte read from them. Copy what you keep.
+//
+// The SDK checks the page's structure (header, columns, row offsets) before
+// Process, and each cell's framing when a Row reads it. A malformed cell
+// framing (which the host never sends) reads as NULL and fails the call
+// with a "sluice sdk: decode page" error whatever Process returns; the
+// typed getters also return it.
 type Page struct {
 	p *abi.Page
 
@@ -20,13 +29,26 @@ type Page struct {
 	// reuses one *abi.Schema for every page with the same columns.
 	idxSchema *abi.Schema
 	idx       map[string]int
+
+	fault error // the first malformed cell framing read in this call
 }
 
 // NewPage wraps a decoded ABI page (for tests and for code that builds
 // pages with abi.PageBuilder).
 func NewPage(p *abi.Page) *Page { return &Page{p: p} }
 
-func (p *Page) reset(ap *abi.Page) { p.p = ap }
+func (p *Page) reset(ap *abi.Page) { p.p, p.fault = ap, nil }
+
+// setFault records a malformed row (the first one wins) and returns the
+// error getters return for it.
+func (p *Page) setFault(msg string) error {
+	if p.fault == nil {
+		// The error abi.PageDecoder gives for the same row, as the engine
+		// reports a page it refuses.
+		p.fault = fmt.Errorf("sluice sdk: decode page: %w", &abi.DecodeError{Msg: fmt.Sprintf("page %d: %s", p.p.Number, msg)})
+	}
+	return p.fault
+}
 
 // ABI returns the underlying ABI page.
 func (p *Page) ABI() *abi.Page { return p.p }
@@ -66,7 +88,10 @@ func (p *Page) Column(name string) (int, error) {
 }
 
 // Row returns row i (0-based). It panics if i is out of range.
-func (p *Page) Row(i int) Row { return Row{page: p, i: i, r: p.p.Row(i)} }
+func (p *Page) Row(i int) Row {
+	at := p.p.Offsets[i]
+	return Row{page: p, i: i, at: at, b: p.p.Data[at:p.p.Offsets[i+1]]}
+}
 
 // Rows iterates over the rows in order.
 func (p *Page) Rows() iter.Seq[Row] {
@@ -94,7 +119,126 @@ func (p *Page) Rows() iter.Seq[Row] {
 type Row struct {
 	page *Page
 	i    int
-	r    abi.Row
+	at   uint32 // where the row starts in the rows area
+	b    []byte // the row's cells
+}
+
+// rawAt returns cell col; a malformed row reads as NULL with the fault.
+// The common case is straight-line code (see decode.go for why).
+func (r Row) rawAt(col int) (cell []byte, null bool, err error) {
+	if uint(col) >= uint(len(r.page.p.Schema.Columns)) {
+		r.badColumn(col)
+	}
+	b := r.b
+	off := 0
+	if col > 0 {
+		if off = skipCells(b, col); off < 0 {
+			return r.malformed(col)
+		}
+	}
+	if len(b)-off < 4 {
+		return r.malformed(col)
+	}
+	n := int32(binary.LittleEndian.Uint32(b[off:]))
+	off += 4
+	// -1 <= n <= bytes left, in one comparison.
+	if uint64(int64(n)+1) > uint64(len(b)-off)+1 {
+		return r.malformed(col)
+	}
+	if n < 0 {
+		return nil, true, nil
+	}
+	return b[off : off+int(n) : off+int(n)], false, nil
+}
+
+// skipCells returns the offset of cell col's length prefix in the row b,
+// or -1 when a cell before it runs past the row.
+func skipCells(b []byte, col int) int {
+	off := 0
+	for range col {
+		if len(b)-off < 4 {
+			return -1
+		}
+		n := int32(binary.LittleEndian.Uint32(b[off:]))
+		off += 4 + int(n&^(n>>31)) // max(n, 0), without a branch
+		if n < -1 || off > len(b) {
+			return -1
+		}
+	}
+	return off
+}
+
+func (r Row) badColumn(col int) {
+	panic(fmt.Sprintf("sluice: cell %d of a row of %d columns", col, len(r.page.p.Schema.Columns)))
+}
+
+// malformed records the fault of a row whose framing fails before or at
+// cell col (walk finds the exact problem) and reads the cell as NULL.
+func (r Row) malformed(col int) ([]byte, bool, error) {
+	_, _, fault := walk(r.b, r.at, r.i, col)
+	return nil, true, r.page.setFault(fault)
+}
+
+// fixedAt reads cell col, of a type in ok with cells of size (1, 2, 4 or
+// 8) bytes, as a big-endian unsigned number. NULL and empty cells give
+// null = true; another column type a *TypeError, another length a
+// *CellError, a malformed row its fault. The getters that call it are small
+// enough to be inlined, and its common case is straight-line code (see
+// decode.go for why both matter).
+func (r Row) fixedAt(col int, ok typeSet, want string, size int) (v uint64, null bool, err error) {
+	cols := r.page.p.Schema.Columns
+	if uint(col) >= uint(len(cols)) {
+		r.badColumn(col)
+	}
+	if !ok.has(cols[col].Type.ID) {
+		return 0, false, &TypeError{Column: cols[col].Name, Type: cols[col].Type, Want: want}
+	}
+	b := r.b
+	off := 0
+	if col > 0 {
+		if off = skipCells(b, col); off < 0 {
+			_, null, err = r.malformed(col)
+			return 0, null, err
+		}
+	}
+	if len(b)-off < 4 {
+		_, null, err = r.malformed(col)
+		return 0, null, err
+	}
+	n := int32(binary.LittleEndian.Uint32(b[off:]))
+	off += 4
+	if end := off + size; bit(int(n) == size)&bit(end <= len(b)) != 0 {
+		if end >= 8 {
+			// The 8 bytes ending with the cell, masked: no switch on size.
+			return binary.BigEndian.Uint64(b[end-8:end]) & (1<<(8*size) - 1), false, nil
+		}
+		for _, c := range b[off:end] {
+			v = v<<8 | uint64(c)
+		}
+		return v, false, nil
+	}
+	if uint64(int64(n)+1) > uint64(len(b)-off)+1 {
+		_, null, err = r.malformed(col)
+		return 0, null, err
+	}
+	if n <= 0 {
+		return 0, true, nil // NULL or empty
+	}
+	return 0, false, r.badLen(col, int(n))
+}
+
+// badLen is the error of a cell of column col with a wrong length.
+func (r Row) badLen(col, n int) error {
+	c := &r.page.p.Schema.Columns[col]
+	return &CellError{Row: r.i, Column: c.Name, Type: c.Type.ID, Len: n}
+}
+
+// bytes returns the row's bytes after checking every cell's framing.
+func (r Row) bytes() ([]byte, error) {
+	if fault := checkRow(r.b, r.at, r.i, len(r.page.p.Schema.Columns)); fault != "" {
+		return nil, r.page.setFault(fault)
+	}
+	return r.b, nil
 }
 
 // Index returns the row's index in its page (0-based).
@@ -111,12 +255,14 @@ func (r Row) Raw(name string) (cell []byte, null bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	cell, null = r.r.Cell(col)
-	return cell, null, nil
+	return r.rawAt(col)
 }
 
 // RawAt returns the bytes of the cell in column col and whether it is NULL.
-func (r Row) RawAt(col int) (cell []byte, null bool) { return r.r.Cell(col) }
+func (r Row) RawAt(col int) (cell []byte, null bool) {
+	cell, null, _ = r.rawAt(col)
+	return cell, null
+}
 
 // IsNull reports whether the cell in column name is NULL.
 func (r Row) IsNull(name string) (bool, error) {
@@ -124,15 +270,13 @@ func (r Row) IsNull(name string) (bool, error) {
 	return null, err
 }
 
-// cell returns the bytes of column col after checking its type with ok.
-// empty reports an empty cell.
-func (r Row) cell(col int, ok func(abi.TypeID) bool, want string) (b []byte, null bool, err error) {
+// cell returns the bytes of column col after checking its type is in ok.
+func (r Row) cell(col int, ok typeSet, want string) (b []byte, null bool, err error) {
 	c := &r.page.p.Schema.Columns[col]
-	if !ok(c.Type.ID) {
+	if !ok.has(c.Type.ID) {
 		return nil, false, &TypeError{Column: c.Name, Type: c.Type, Want: want}
 	}
-	b, null = r.r.Cell(col)
-	return b, null, nil
+	return r.rawAt(col)
 }
 
 // cellErr turns a decode error of column col into a *CellError; an empty
@@ -175,20 +319,26 @@ func cellLen(t abi.Type) int {
 	return t.FixedLen()
 }
 
-func is(ids ...abi.TypeID) func(abi.TypeID) bool {
-	return func(id abi.TypeID) bool {
-		for _, x := range ids {
-			if x == id {
-				return true
-			}
-		}
-		return false
+// typeSet is a set of type ids: bit id, with vector (0x50, the only ABI v1
+// id above 62) at bit 63. A bit test instead of a loop over ids (see
+// decode.go for why that matters).
+type typeSet uint64
+
+func typeBit(id abi.TypeID) typeSet { return 1 << min(uint(id), 63) }
+
+func is(ids ...abi.TypeID) typeSet {
+	var s typeSet
+	for _, id := range ids {
+		s |= typeBit(id)
 	}
+	return s
 }
+
+func (s typeSet) has(id abi.TypeID) bool { return s&typeBit(id) != 0 }
 
 var (
 	isText      = is(abi.TypeVarchar, abi.TypeASCII)
-	isBlob      = func(abi.TypeID) bool { return true }
+	isBlob      = ^typeSet(0)
 	isInt       = is(abi.TypeInt)
 	isBigint    = is(abi.TypeBigint, abi.TypeCounter)
 	isSmallint  = is(abi.TypeSmallint)
@@ -211,7 +361,7 @@ var (
 )
 
 // decodeAt is the shared body of the scalar getters.
-func decodeAt[T any](r Row, col int, ok func(abi.TypeID) bool, want string, dec func([]byte) (T, error)) (v T, null bool, err error) {
+func decodeAt[T any](r Row, col int, ok typeSet, want string, dec func([]byte) (T, error)) (v T, null bool, err error) {
 	b, null, err := r.cell(col, ok, want)
 	if err != nil || null {
 		return v, null, err
@@ -225,7 +375,7 @@ func decodeAt[T any](r Row, col int, ok func(abi.TypeID) bool, want string, dec 
 	return v, false, nil
 }
 
-func decodeNamed[T any](r Row, name string, ok func(abi.TypeID) bool, want string, dec func([]byte) (T, error)) (T, bool, error) {
+func decodeNamed[T any](r Row, name string, ok typeSet, want string, dec func([]byte) (T, error)) (T, bool, error) {
 	col, err := r.byName(name)
 	if err != nil {
 		var zero T
@@ -236,29 +386,6 @@ func decodeNamed[T any](r Row, name string, ok func(abi.TypeID) bool, want strin
 
 func decodeTextValue(b []byte) (string, error) { return abi.DecodeText(b) }
 func decodeBlob(b []byte) ([]byte, error)      { return b, nil }
-
-func decodeTimestamp(b []byte) (time.Time, error) {
-	ms, err := abi.DecodeTimestamp(b)
-	return time.UnixMilli(ms).UTC(), err
-}
-
-func decodeDate(b []byte) (time.Time, error) {
-	d, err := abi.DecodeDate(b)
-	return time.Unix((int64(d)-abi.DateEpoch)*86400, 0).UTC(), err
-}
-
-// errTimeRange is the detail-free decode failure of a time of day out of
-// range: the CellError message is then exactly "invalid time cell of 8
-// bytes", as for a wrong length.
-var errTimeRange = &abi.DecodeError{Msg: ""}
-
-func decodeTime(b []byte) (time.Duration, error) {
-	ns, err := abi.DecodeTime(b)
-	if err == nil && (ns < 0 || ns >= abi.MaxTime) {
-		return 0, errTimeRange
-	}
-	return time.Duration(ns), err
-}
 
 // Decimal is a CQL decimal: Unscaled × 10^-Scale.
 type Decimal struct {
@@ -303,114 +430,188 @@ func (r Row) BlobAt(col int) ([]byte, bool, error) {
 
 // Int returns an int cell.
 func (r Row) Int(name string) (int32, bool, error) {
-	return decodeNamed(r, name, isInt, "int", abi.DecodeInt)
+	col, err := r.byName(name)
+	if err != nil {
+		return int32(0), false, err
+	}
+	return r.IntAt(col)
 }
 
 // IntAt is Int by column index.
 func (r Row) IntAt(col int) (int32, bool, error) {
-	return decodeAt(r, col, isInt, "int", abi.DecodeInt)
+	v, null, err := r.fixedAt(col, isInt, "int", 4)
+	return int32(v), null, err
 }
 
 // Bigint returns a bigint or counter cell.
 func (r Row) Bigint(name string) (int64, bool, error) {
-	return decodeNamed(r, name, isBigint, "bigint or counter", abi.DecodeBigint)
+	col, err := r.byName(name)
+	if err != nil {
+		return int64(0), false, err
+	}
+	return r.BigintAt(col)
 }
 
 // BigintAt is Bigint by column index.
 func (r Row) BigintAt(col int) (int64, bool, error) {
-	return decodeAt(r, col, isBigint, "bigint or counter", abi.DecodeBigint)
+	v, null, err := r.fixedAt(col, isBigint, "bigint or counter", 8)
+	return int64(v), null, err
 }
 
 // Smallint returns a smallint cell.
 func (r Row) Smallint(name string) (int16, bool, error) {
-	return decodeNamed(r, name, isSmallint, "smallint", abi.DecodeSmallint)
+	col, err := r.byName(name)
+	if err != nil {
+		return int16(0), false, err
+	}
+	return r.SmallintAt(col)
 }
 
 // SmallintAt is Smallint by column index.
 func (r Row) SmallintAt(col int) (int16, bool, error) {
-	return decodeAt(r, col, isSmallint, "smallint", abi.DecodeSmallint)
+	v, null, err := r.fixedAt(col, isSmallint, "smallint", 2)
+	return int16(v), null, err
 }
 
 // Tinyint returns a tinyint cell.
 func (r Row) Tinyint(name string) (int8, bool, error) {
-	return decodeNamed(r, name, isTinyint, "tinyint", abi.DecodeTinyint)
+	col, err := r.byName(name)
+	if err != nil {
+		return int8(0), false, err
+	}
+	return r.TinyintAt(col)
 }
 
 // TinyintAt is Tinyint by column index.
 func (r Row) TinyintAt(col int) (int8, bool, error) {
-	return decodeAt(r, col, isTinyint, "tinyint", abi.DecodeTinyint)
+	v, null, err := r.fixedAt(col, isTinyint, "tinyint", 1)
+	return int8(v), null, err
 }
 
 // Float returns a float cell.
 func (r Row) Float(name string) (float32, bool, error) {
-	return decodeNamed(r, name, isFloat, "float", abi.DecodeFloat)
+	col, err := r.byName(name)
+	if err != nil {
+		return float32(0), false, err
+	}
+	return r.FloatAt(col)
 }
 
 // FloatAt is Float by column index.
 func (r Row) FloatAt(col int) (float32, bool, error) {
-	return decodeAt(r, col, isFloat, "float", abi.DecodeFloat)
+	v, null, err := r.fixedAt(col, isFloat, "float", 4)
+	return math.Float32frombits(uint32(v)), null, err
 }
 
 // Double returns a double cell.
 func (r Row) Double(name string) (float64, bool, error) {
-	return decodeNamed(r, name, isDouble, "double", abi.DecodeDouble)
+	col, err := r.byName(name)
+	if err != nil {
+		return float64(0), false, err
+	}
+	return r.DoubleAt(col)
 }
 
 // DoubleAt is Double by column index.
 func (r Row) DoubleAt(col int) (float64, bool, error) {
-	return decodeAt(r, col, isDouble, "double", abi.DecodeDouble)
+	v, null, err := r.fixedAt(col, isDouble, "double", 8)
+	return math.Float64frombits(v), null, err
 }
 
 // Boolean returns a boolean cell (any non-zero byte is true).
 func (r Row) Boolean(name string) (bool, bool, error) {
-	return decodeNamed(r, name, isBoolean, "boolean", abi.DecodeBoolean)
+	col, err := r.byName(name)
+	if err != nil {
+		return false, false, err
+	}
+	return r.BooleanAt(col)
 }
 
 // BooleanAt is Boolean by column index.
 func (r Row) BooleanAt(col int) (bool, bool, error) {
-	return decodeAt(r, col, isBoolean, "boolean", abi.DecodeBoolean)
+	v, null, err := r.fixedAt(col, isBoolean, "boolean", 1)
+	return v != 0, null, err
 }
 
 // Timestamp returns a timestamp cell as a UTC time with millisecond
 // precision (t.UnixMilli() is the stored value).
 func (r Row) Timestamp(name string) (time.Time, bool, error) {
-	return decodeNamed(r, name, isTimestamp, "timestamp", decodeTimestamp)
+	col, err := r.byName(name)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return r.TimestampAt(col)
 }
 
 // TimestampAt is Timestamp by column index.
 func (r Row) TimestampAt(col int) (time.Time, bool, error) {
-	return decodeAt(r, col, isTimestamp, "timestamp", decodeTimestamp)
+	v, null, err := r.fixedAt(col, isTimestamp, "timestamp", 8)
+	if null || err != nil {
+		return time.Time{}, null, err
+	}
+	return time.UnixMilli(int64(v)).UTC(), false, nil
 }
 
 // Date returns a date cell as midnight UTC of that day.
 func (r Row) Date(name string) (time.Time, bool, error) {
-	return decodeNamed(r, name, isDate, "date", decodeDate)
+	col, err := r.byName(name)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return r.DateAt(col)
 }
 
 // DateAt is Date by column index.
 func (r Row) DateAt(col int) (time.Time, bool, error) {
-	return decodeAt(r, col, isDate, "date", decodeDate)
+	v, null, err := r.fixedAt(col, isDate, "date", 4)
+	if null || err != nil {
+		return time.Time{}, null, err
+	}
+	return time.Unix((int64(v)-abi.DateEpoch)*86400, 0).UTC(), false, nil
 }
 
 // Time returns a time cell: the time since midnight, 0 to 24h-1ns; other
 // values are a *CellError.
 func (r Row) Time(name string) (time.Duration, bool, error) {
-	return decodeNamed(r, name, isTime, "time", decodeTime)
+	col, err := r.byName(name)
+	if err != nil {
+		return time.Duration(0), false, err
+	}
+	return r.TimeAt(col)
 }
 
 // TimeAt is Time by column index.
 func (r Row) TimeAt(col int) (time.Duration, bool, error) {
-	return decodeAt(r, col, isTime, "time", decodeTime)
+	v, null, err := r.fixedAt(col, isTime, "time", 8)
+	if null || err != nil {
+		return 0, null, err
+	}
+	ns := int64(v)
+	if ns < 0 || ns >= abi.MaxTime {
+		return 0, false, r.badLen(col, 8) // out of range: "invalid time cell of 8 bytes"
+	}
+	return time.Duration(ns), false, nil
 }
 
 // UUID returns a uuid or timeuuid cell.
 func (r Row) UUID(name string) ([16]byte, bool, error) {
-	return decodeNamed(r, name, isUUID, "uuid or timeuuid", abi.DecodeUUID)
+	col, err := r.byName(name)
+	if err != nil {
+		return [16]byte{}, false, err
+	}
+	return r.UUIDAt(col)
 }
 
 // UUIDAt is UUID by column index.
 func (r Row) UUIDAt(col int) ([16]byte, bool, error) {
-	return decodeAt(r, col, isUUID, "uuid or timeuuid", abi.DecodeUUID)
+	b, null, err := r.cell(col, isUUID, "uuid or timeuuid")
+	if len(b) == 16 {
+		return [16]byte(b), false, nil
+	}
+	if err != nil || null || len(b) == 0 {
+		return [16]byte{}, null || (err == nil && len(b) == 0), err
+	}
+	return [16]byte{}, false, r.badLen(col, len(b))
 }
 
 // Varint returns a varint cell.

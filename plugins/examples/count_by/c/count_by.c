@@ -7,7 +7,7 @@
  *
  * Built (from this directory; see build.sh) with:
  *
- *   clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror -I../../../c -o count_by.wasm count_by.c
+ *   clang --target=wasm32-wasi -mexec-model=reactor -mbulk-memory -O2 -Wall -Wextra -Werror -I../../../c -o count_by.wasm count_by.c
  */
 #define SLUICE_IMPLEMENTATION
 #define SLUICE_ERROR_PREFIX "count_by: "

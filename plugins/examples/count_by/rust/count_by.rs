@@ -8,7 +8,7 @@
 //! first) with:
 //!
 //!     /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-//!       -C codegen-units=1 --remap-path-prefix=$PWD=plugins --crate-name count_by \
+//!       -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$PWD=plugins --crate-name count_by \
 //!       --crate-type cdylib -C lto -C strip=debuginfo \
 //!       --extern sluice=rust/target/wasm/libsluice.rlib \
 //!       -o examples/count_by/rust/count_by.wasm examples/count_by/rust/count_by.rs

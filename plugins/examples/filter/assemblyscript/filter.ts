@@ -10,11 +10,18 @@
 //     --use abort=assemblyscript/sdk/runtime/sluiceAbort
 
 import {
-  Config, Output, Page, Plugin, PluginError, TypeId, typeName, register,
+  Config, Output, Page, Row, Plugin, PluginError, TypeId, typeName, register,
   ParseStatus, isInteger, parseI64, parseDecimalF64, daysFromCivil, DATE_EPOCH,
 } from "../../../assemblyscript/sdk";
 
 const OPS: string[] = ["==", "!=", "<", "<=", ">", ">=", "is_null", "not_null"];
+// Indexes into OPS: the op is compared as a number per row, not as a string.
+const OP_EQ = 0;
+const OP_NE = 1;
+const OP_LT = 2;
+const OP_LE = 3;
+const OP_GT = 4;
+const OP_IS_NULL = 6;
 
 // The kind of the parsed target.
 const T_INT = 1; // i64: integers, timestamp (ms), time (ns)
@@ -33,6 +40,7 @@ const P_SYNTAX = 3;
 class Filter extends Plugin {
   column: string = "";
   op: string = "";
+  opIndex: i32 = 0; // in OPS
   value: string = "";
   nullTest: bool = false;
 
@@ -60,7 +68,8 @@ class Filter extends Plugin {
     if (op === null) return cfg.err!.prefixed("filter");
     this.column = column;
     this.op = op;
-    if (!OPS.includes(op)) {
+    this.opIndex = OPS.indexOf(op);
+    if (this.opIndex < 0) {
       return new PluginError("filter: op \"" + op + "\" is not one of ==, !=, <, <=, >, >=, is_null, not_null");
     }
     const value = cfg.get("value");
@@ -77,17 +86,12 @@ class Filter extends Plugin {
       this.err = this.resolve(page);
     }
     if (this.err !== null) return this.err;
-    const col = this.col;
     if (this.nullTest) {
-      const wantNull = this.op == "is_null";
-      for (let i = 0; i < page.numRows; i++) out.setKept(i, page.row(i).isNull(col) == wantNull);
+      out.keepWhere(page, this, (f: Filter, row: Row): bool => row.isNull(f.col) == (f.opIndex == OP_IS_NULL));
       return null;
     }
-    for (let i = 0; i < page.numRows; i++) {
-      const keep = this.matches(page, i);
-      if (page.err !== null) return page.err!.prefixed("filter");
-      out.setKept(i, keep);
-    }
+    out.keepWhere(page, this, (f: Filter, row: Row): bool => f.matches(row));
+    if (page.err !== null) return page.err!.prefixed("filter");
     return null;
   }
 
@@ -111,12 +115,11 @@ class Filter extends Plugin {
 
   // Compares row i's cell with the target. NULL and empty (non-text) cells never
   // match; a malformed cell records an error (page.err).
-  matches(page: Page, i: i32): bool {
-    const row = page.row(i);
+  matches(row: Row): bool {
     const col = this.col;
     const n = row.len(col);
     if (n < 0) return false;
-    const op = this.op;
+    const op = this.opIndex;
     switch (this.kind) {
       case T_TEXT: {
         const t = this.textT;
@@ -130,29 +133,29 @@ class Filter extends Plugin {
         if (this.typ == TypeId.Timestamp) v = row.timestamp(col);
         else if (this.typ == TypeId.Time) v = row.time(col);
         else v = row.bigint(col);
-        if (n == 0 || page.err !== null) return false;
+        if (n == 0 || row.page.err !== null) return false;
         return compare(op, v < this.intT ? -1 : (v > this.intT ? 1 : 0));
       }
       case T_DATE: {
         const v = row.date(col);
-        if (n == 0 || page.err !== null) return false;
+        if (n == 0 || row.page.err !== null) return false;
         return compare(op, v < this.dateT ? -1 : (v > this.dateT ? 1 : 0));
       }
       case T_BOOL: {
         const v = row.boolean(col);
-        if (n == 0 || page.err !== null) return false;
+        if (n == 0 || row.page.err !== null) return false;
         const a = v ? 1 : 0;
         const b = this.boolT ? 1 : 0;
         return compare(op, a - b);
       }
       case T_FLOAT: {
         const v = row.float(col);
-        if (n == 0 || page.err !== null) return false;
+        if (n == 0 || row.page.err !== null) return false;
         return compareFloat(op, <f64>v, <f64>this.floatT);
       }
       case T_DOUBLE: {
         const v = row.double(col);
-        if (n == 0 || page.err !== null) return false;
+        if (n == 0 || row.page.err !== null) return false;
         return compareFloat(op, v, this.doubleT);
       }
     }
@@ -230,22 +233,26 @@ class Filter extends Plugin {
 }
 
 // Applies op to a three-way comparison.
-function compare(op: string, c: i32): bool {
-  if (op == "==") return c == 0;
-  if (op == "!=") return c != 0;
-  if (op == "<") return c < 0;
-  if (op == "<=") return c <= 0;
-  if (op == ">") return c > 0;
-  return c >= 0; // ">="
+function compare(op: i32, c: i32): bool {
+  switch (op) {
+    case OP_EQ: return c == 0;
+    case OP_NE: return c != 0;
+    case OP_LT: return c < 0;
+    case OP_LE: return c <= 0;
+    case OP_GT: return c > 0;
+  }
+  return c >= 0; // >=
 }
 
 // Applies op with IEEE 754 semantics (NaN compares false except with !=).
-function compareFloat(op: string, a: f64, b: f64): bool {
-  if (op == "==") return a == b;
-  if (op == "!=") return a != b;
-  if (op == "<") return a < b;
-  if (op == "<=") return a <= b;
-  if (op == ">") return a > b;
+function compareFloat(op: i32, a: f64, b: f64): bool {
+  switch (op) {
+    case OP_EQ: return a == b;
+    case OP_NE: return a != b;
+    case OP_LT: return a < b;
+    case OP_LE: return a <= b;
+    case OP_GT: return a > b;
+  }
   return a >= b;
 }
 

@@ -15,7 +15,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"time"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/abi"
 	"github.com/sluicehq/sluice/plugins/go/sluice"
@@ -30,14 +30,29 @@ var ops = []string{"==", "!=", "<", "<=", ">", ">=", "is_null", "not_null"}
 
 type filter struct {
 	column, op, value string
+	opi               int   // index of op in ops
+	mask              uint8 // for the six comparisons: bit c+1 set when a three-way comparison c keeps the row
 
-	// Resolution of column and value for the last schema seen.
-	schema *abi.Schema
-	col    int
-	typ    abi.TypeID
-	target any // int64, uint32, float32, float64, bool or string
-	err    error
+	// Resolution of column and value for the last schema seen: match is
+	// the comparison for the column's type, with the value parsed into one
+	// of the t* fields. Choosing it once per schema keeps the per-row work
+	// free of type switches.
+	schema  *abi.Schema
+	col     int
+	typ     abi.TypeID
+	match   func(sluice.Row) (bool, error)
+	tInt    int64 // tinyint, smallint, int, bigint, counter, timestamp (ms), time (ns)
+	tDate   uint32
+	tFloat  float32
+	tDouble float64
+	tBool   bool
+	tText   []byte
+	err     error
 }
+
+// masks are the three-way comparison results each op keeps: bit 0 for
+// less, 1 for equal, 2 for greater (== != < <= > >=).
+var masks = [6]uint8{0b010, 0b101, 0b001, 0b011, 0b100, 0b110}
 
 func (f *filter) Init(cfg sluice.Config) error {
 	if err := cfg.Unknown("column", "op", "value"); err != nil {
@@ -53,11 +68,13 @@ func (f *filter) Init(cfg sluice.Config) error {
 	if f.op, err = cfg.Require("op"); err != nil {
 		return fmt.Errorf("filter: %w", err)
 	}
-	valid := false
-	for _, op := range ops {
-		valid = valid || op == f.op
+	f.opi = -1
+	for i, op := range ops {
+		if op == f.op && f.opi < 0 {
+			f.opi = i
+		}
 	}
-	if !valid {
+	if f.opi < 0 {
 		return fmt.Errorf("filter: op \"%s\" is not one of ==, !=, <, <=, >, >=, is_null, not_null", f.op)
 	}
 	value, hasValue := cfg.Get("value")
@@ -69,6 +86,9 @@ func (f *filter) Init(cfg sluice.Config) error {
 		return fmt.Errorf("filter: op \"%s\" takes no config key \"value\"", f.op)
 	}
 	f.value = value
+	if f.opi < len(masks) {
+		f.mask = masks[f.opi]
+	}
 	return nil
 }
 
@@ -81,18 +101,13 @@ func (f *filter) Process(page *sluice.Page, out *sluice.Output) error {
 	}
 	if f.op == "is_null" || f.op == "not_null" {
 		want := f.op == "is_null"
-		for row := range page.Rows() {
+		return out.KeepWhere(page, func(row sluice.Row) (bool, error) {
 			_, null := row.RawAt(f.col)
-			out.Set(row.Index(), null == want)
-		}
-		return nil
+			return null == want, nil
+		})
 	}
-	for row := range page.Rows() {
-		keep, err := f.match(row)
-		if err != nil {
-			return fmt.Errorf("filter: %w", err)
-		}
-		out.Set(row.Index(), keep)
+	if err := out.KeepWhere(page, f.match); err != nil {
+		return fmt.Errorf("filter: %w", err)
 	}
 	return nil
 }
@@ -110,7 +125,23 @@ func (f *filter) resolve(page *sluice.Page) {
 	if f.op == "is_null" || f.op == "not_null" {
 		return
 	}
-	f.target, f.err = parseValue(f.typ, f.value)
+	var target any
+	target, f.err = parseValue(f.typ, f.value)
+	switch t := target.(type) {
+	case string:
+		f.tText = []byte(t)
+	case int64:
+		f.tInt = t
+	case uint32:
+		f.tDate = t
+	case bool:
+		f.tBool = t
+	case float32:
+		f.tFloat = t
+	case float64:
+		f.tDouble = t
+	}
+	f.match = f.matcher()
 	if errors.Is(f.err, errUnsupported) {
 		f.err = fmt.Errorf("filter: column \"%s\" has type %s, which filter cannot compare (supported: tinyint, smallint, int, bigint, counter, float, double, boolean, ascii, text, timestamp, date, time)", f.column, f.typ)
 	} else if errors.Is(f.err, errRange) {
@@ -120,82 +151,82 @@ func (f *filter) resolve(page *sluice.Page) {
 	}
 }
 
-// match compares one row's cell with the target. NULL and empty
-// (non-text) cells never match.
-func (f *filter) match(row sluice.Row) (bool, error) {
-	switch t := f.target.(type) {
-	case string:
-		b, null := row.RawAt(f.col)
-		return !null && compare(f.op, bytes.Compare(b, []byte(t))), nil
-	case int64:
-		var v int64
-		var null bool
-		var err error
-		switch f.typ {
-		case abi.TypeTinyint:
-			var x int8
-			x, null, err = row.TinyintAt(f.col)
-			v = int64(x)
-		case abi.TypeSmallint:
-			var x int16
-			x, null, err = row.SmallintAt(f.col)
-			v = int64(x)
-		case abi.TypeInt:
-			var x int32
-			x, null, err = row.IntAt(f.col)
-			v = int64(x)
-		case abi.TypeBigint, abi.TypeCounter:
-			v, null, err = row.BigintAt(f.col)
-		case abi.TypeTimestamp:
-			b, isNull := row.RawAt(f.col)
-			if isNull || len(b) == 0 {
+// matcher returns the comparison of one row's cell with the target for the
+// column's type. NULL and empty (non-text) cells never match. (Closures
+// rather than method values: one call per row instead of two.)
+func (f *filter) matcher() func(sluice.Row) (bool, error) {
+	switch f.typ {
+	case abi.TypeASCII, abi.TypeVarchar:
+		return func(row sluice.Row) (bool, error) {
+			b, null := row.RawAt(f.col)
+			return !null && f.keeps(bytes.Compare(b, f.tText)), nil
+		}
+	case abi.TypeTinyint:
+		return func(row sluice.Row) (bool, error) {
+			v, null, err := row.TinyintAt(f.col)
+			return !null && err == nil && f.keeps(compare3(int64(v), f.tInt)), err
+		}
+	case abi.TypeSmallint:
+		return func(row sluice.Row) (bool, error) {
+			v, null, err := row.SmallintAt(f.col)
+			return !null && err == nil && f.keeps(compare3(int64(v), f.tInt)), err
+		}
+	case abi.TypeInt:
+		return func(row sluice.Row) (bool, error) {
+			v, null, err := row.IntAt(f.col)
+			return !null && err == nil && f.keeps(compare3(int64(v), f.tInt)), err
+		}
+	case abi.TypeBigint, abi.TypeCounter:
+		return func(row sluice.Row) (bool, error) {
+			v, null, err := row.BigintAt(f.col)
+			return !null && err == nil && f.keeps(compare3(v, f.tInt)), err
+		}
+	case abi.TypeTime:
+		return func(row sluice.Row) (bool, error) {
+			v, null, err := row.TimeAt(f.col)
+			return !null && err == nil && f.keeps(compare3(int64(v), f.tInt)), err
+		}
+	case abi.TypeTimestamp:
+		return func(row sluice.Row) (bool, error) {
+			b, null := row.RawAt(f.col)
+			if null || len(b) == 0 {
 				return false, nil
 			}
-			var ms int64
-			ms, err = abi.DecodeTimestamp(b)
+			ms, err := abi.DecodeTimestamp(b)
 			if err != nil {
 				return false, &sluice.CellError{Row: row.Index(), Column: f.column, Type: f.typ, Len: len(b)}
 			}
-			v = ms
-		case abi.TypeTime:
-			var x time.Duration
-			x, null, err = row.TimeAt(f.col)
-			v = int64(x)
+			return f.keeps(compare3(ms, f.tInt)), nil
 		}
-		if err != nil || null {
-			return false, err
+	case abi.TypeDate:
+		return func(row sluice.Row) (bool, error) {
+			b, null := row.RawAt(f.col)
+			if null || len(b) == 0 {
+				return false, nil
+			}
+			d, err := abi.DecodeDate(b)
+			if err != nil {
+				return false, &sluice.CellError{Row: row.Index(), Column: f.column, Type: f.typ, Len: len(b)}
+			}
+			return f.keeps(cmp.Compare(d, f.tDate)), nil
 		}
-		return compare(f.op, cmp.Compare(v, t)), nil
-	case uint32:
-		b, null := row.RawAt(f.col)
-		if null || len(b) == 0 {
-			return false, nil
+	case abi.TypeBoolean:
+		return func(row sluice.Row) (bool, error) {
+			v, null, err := row.BooleanAt(f.col)
+			return !null && err == nil && f.keeps(cmp.Compare(b2i(v), b2i(f.tBool))), err
 		}
-		d, err := abi.DecodeDate(b)
-		if err != nil {
-			return false, &sluice.CellError{Row: row.Index(), Column: f.column, Type: f.typ, Len: len(b)}
+	case abi.TypeFloat:
+		return func(row sluice.Row) (bool, error) {
+			v, null, err := row.FloatAt(f.col)
+			return !null && err == nil && compareFloat(f.opi, float64(v), float64(f.tFloat)), err
 		}
-		return compare(f.op, cmp.Compare(d, t)), nil
-	case bool:
-		v, null, err := row.BooleanAt(f.col)
-		if err != nil || null {
-			return false, err
+	case abi.TypeDouble:
+		return func(row sluice.Row) (bool, error) {
+			v, null, err := row.DoubleAt(f.col)
+			return !null && err == nil && compareFloat(f.opi, v, f.tDouble), err
 		}
-		return compare(f.op, cmp.Compare(b2i(v), b2i(t))), nil
-	case float32:
-		v, null, err := row.FloatAt(f.col)
-		if err != nil || null {
-			return false, err
-		}
-		return compareFloat(f.op, float64(v), float64(t)), nil
-	case float64:
-		v, null, err := row.DoubleAt(f.col)
-		if err != nil || null {
-			return false, err
-		}
-		return compareFloat(f.op, v, t), nil
 	}
-	return false, fmt.Errorf("internal error: target of type %T", f.target)
+	return nil // parseValue refused the type: f.err is set
 }
 
 func b2i(b bool) int {
@@ -205,36 +236,29 @@ func b2i(b bool) int {
 	return 0
 }
 
-// compare applies op to the result c of a three-way comparison.
-func compare(op string, c int) bool {
-	switch op {
-	case "==":
-		return c == 0
-	case "!=":
-		return c != 0
-	case "<":
-		return c < 0
-	case "<=":
-		return c <= 0
-	case ">":
-		return c > 0
-	}
-	return c >= 0 // ">="
+// compare3 is cmp.Compare for int64, without branches: -1, 0 or 1.
+func compare3(a, b int64) int {
+	gt, lt := a > b, a < b
+	return int(*(*uint8)(unsafe.Pointer(&gt))) - int(*(*uint8)(unsafe.Pointer(&lt)))
 }
 
-// compareFloat applies op with IEEE 754 semantics (NaN compares false
-// except with !=).
-func compareFloat(op string, a, b float64) bool {
+// keeps reports whether op keeps a row whose three-way comparison with the
+// target is c (-1, 0 or 1).
+func (f *filter) keeps(c int) bool { return f.mask>>(c+1)&1 != 0 }
+
+// compareFloat applies op (an index in ops) with IEEE 754 semantics (NaN
+// compares false except with !=).
+func compareFloat(op int, a, b float64) bool {
 	switch op {
-	case "==":
+	case 0: // ==
 		return a == b
-	case "!=":
+	case 1: // !=
 		return a != b
-	case "<":
+	case 2: // <
 		return a < b
-	case "<=":
+	case 3: // <=
 		return a <= b
-	case ">":
+	case 4: // >
 		return a > b
 	}
 	return a >= b

@@ -7,7 +7,7 @@
 //! first) with:
 //!
 //!     /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-//!       -C codegen-units=1 --remap-path-prefix=$PWD=plugins --crate-name filter \
+//!       -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$PWD=plugins --crate-name filter \
 //!       --crate-type cdylib -C lto -C strip=debuginfo \
 //!       --extern sluice=rust/target/wasm/libsluice.rlib \
 //!       -o examples/filter/rust/filter.wasm examples/filter/rust/filter.rs
@@ -16,8 +16,29 @@ use std::cmp::Ordering;
 
 use sluice::{quote, Config, Date, Error, Output, Page, Plugin, Time, Timestamp, TypeId};
 
-/// The accepted values of config key "op".
+/// The accepted values of config key "op", in the order of [`Op`].
 const OPS: [&str; 8] = ["==", "!=", "<", "<=", ">", ">=", "is_null", "not_null"];
+
+/// The configured op, parsed once (comparing strings per row would cost more
+/// than the comparison itself).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    IsNull,
+    NotNull,
+}
+
+impl Op {
+    fn parse(s: &str) -> Option<Op> {
+        const ALL: [Op; 8] = [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::IsNull, Op::NotNull];
+        OPS.iter().position(|&o| o == s).map(|i| ALL[i])
+    }
+}
 
 /// The configured value, parsed for the column's type.
 #[derive(Clone, Debug)]
@@ -39,7 +60,7 @@ struct Resolved {
 
 struct Filter {
     column: String,
-    op: String,
+    op: Op,
     value: String,
     /// Resolution for the schema id it was computed for.
     resolved: Option<(u64, Result<Resolved, Error>)>,
@@ -51,20 +72,23 @@ impl Plugin for Filter {
         cfg.unknown(&["column", "op", "value"]).map_err(ctx)?;
         cfg.single(&["column", "op", "value"]).map_err(ctx)?;
         let column = cfg.require("column").map_err(ctx)?.to_string();
-        let op = cfg.require("op").map_err(ctx)?.to_string();
-        if !OPS.contains(&op.as_str()) {
-            return Err(Error::new(format!(
-                "filter: op {} is not one of ==, !=, <, <=, >, >=, is_null, not_null",
-                quote(&op)
-            )));
-        }
+        let op_name = cfg.require("op").map_err(ctx)?;
+        let op = match Op::parse(op_name) {
+            Some(op) => op,
+            None => {
+                return Err(Error::new(format!(
+                    "filter: op {} is not one of ==, !=, <, <=, >, >=, is_null, not_null",
+                    quote(op_name)
+                )))
+            }
+        };
         let value = cfg.get("value");
-        let null_test = op == "is_null" || op == "not_null";
+        let null_test = op == Op::IsNull || op == Op::NotNull;
         if !null_test && value.is_none() {
-            return Err(Error::new(format!("filter: op {} needs config key \"value\"", quote(&op))));
+            return Err(Error::new(format!("filter: op {} needs config key \"value\"", quote(op_name))));
         }
         if null_test && value.is_some() {
-            return Err(Error::new(format!("filter: op {} takes no config key \"value\"", quote(&op))));
+            return Err(Error::new(format!("filter: op {} takes no config key \"value\"", quote(op_name))));
         }
         Ok(Filter { column, op, value: value.unwrap_or("").to_string(), resolved: None })
     }
@@ -80,19 +104,13 @@ impl Plugin for Filter {
         };
         let target = match &r.target {
             None => {
-                let want_null = self.op == "is_null";
-                for row in page.rows() {
-                    out.set_kept(row.index(), row.cell_at(r.col).is_null() == want_null);
-                }
-                return Ok(());
+                let want_null = self.op == Op::IsNull;
+                return out.keep_where(page, |row| Ok(row.cell_at(r.col).is_null() == want_null));
             }
             Some(t) => t,
         };
-        for row in page.rows() {
-            let keep = matches(&self.op, r, target, &row).map_err(|e| e.context("filter"))?;
-            out.set_kept(row.index(), keep);
-        }
-        Ok(())
+        let op = self.op;
+        out.keep_where(page, |row| matches(op, r, target, row).map_err(|e| e.context("filter")))
     }
 }
 
@@ -101,7 +119,7 @@ impl Filter {
     fn resolve(&self, page: &Page<'_>) -> Result<Resolved, Error> {
         let col = page.require_column(&self.column).map_err(|e| e.context("filter"))?;
         let ty = page.schema().column(col).ty.id;
-        if self.op == "is_null" || self.op == "not_null" {
+        if self.op == Op::IsNull || self.op == Op::NotNull {
             return Ok(Resolved { col, ty, target: None });
         }
         let target = parse_value(ty, &self.value).map_err(|e| match e {
@@ -127,7 +145,7 @@ impl Filter {
 
 /// Compares one row's cell with the target. NULL and empty (non-text) cells never
 /// match; a malformed cell is an error about the row.
-fn matches(op: &str, r: &Resolved, target: &Target, row: &sluice::Row<'_>) -> Result<bool, Error> {
+fn matches(op: Op, r: &Resolved, target: &Target, row: &sluice::Row<'_>) -> Result<bool, Error> {
     let col = r.col;
     Ok(match target {
         Target::Text(t) => match row.cell_at(col).raw() {
@@ -165,25 +183,25 @@ fn matches(op: &str, r: &Resolved, target: &Target, row: &sluice::Row<'_>) -> Re
 }
 
 /// Applies op to a three-way comparison.
-fn compare(op: &str, c: Ordering) -> bool {
+fn compare(op: Op, c: Ordering) -> bool {
     match op {
-        "==" => c == Ordering::Equal,
-        "!=" => c != Ordering::Equal,
-        "<" => c == Ordering::Less,
-        "<=" => c != Ordering::Greater,
-        ">" => c == Ordering::Greater,
-        _ => c != Ordering::Less, // ">="
+        Op::Eq => c == Ordering::Equal,
+        Op::Ne => c != Ordering::Equal,
+        Op::Lt => c == Ordering::Less,
+        Op::Le => c != Ordering::Greater,
+        Op::Gt => c == Ordering::Greater,
+        _ => c != Ordering::Less, // >=
     }
 }
 
 /// Applies op with IEEE 754 semantics (NaN compares false except with !=).
-fn compare_float(op: &str, a: f64, b: f64) -> bool {
+fn compare_float(op: Op, a: f64, b: f64) -> bool {
     match op {
-        "==" => a == b,
-        "!=" => a != b,
-        "<" => a < b,
-        "<=" => a <= b,
-        ">" => a > b,
+        Op::Eq => a == b,
+        Op::Ne => a != b,
+        Op::Lt => a < b,
+        Op::Le => a <= b,
+        Op::Gt => a > b,
         _ => a >= b,
     }
 }

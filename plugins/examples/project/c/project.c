@@ -7,7 +7,7 @@
  *
  * Built (from this directory; see build.sh) with:
  *
- *   clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror -I../../../c -o project.wasm project.c
+ *   clang --target=wasm32-wasi -mexec-model=reactor -mbulk-memory -O2 -Wall -Wextra -Werror -I../../../c -o project.wasm project.c
  */
 #define SLUICE_IMPLEMENTATION
 #define SLUICE_ERROR_PREFIX "project: "
@@ -23,9 +23,8 @@ static enum { FN_NONE, FN_LEN, FN_UPPER } fn;
 static sluice_str fn_src, fn_name;
 static sluice_buf fn_name_buf;
 
-/* Resolution for the last input schema seen (compared by its bytes). */
-static sluice_buf schema_seen;
-static bool resolved;
+/* Resolution for the last input schema seen (page->schema_id; 0: none). */
+static uint32_t schema_seen;
 static int32_t *cols; /* input column of each output column */
 static int32_t fn_col;
 static sluice_schema *out_schema;
@@ -90,9 +89,7 @@ int sluice_plugin_init(const sluice_config *cfg) {
 }
 
 static int resolve(const sluice_page *page) {
-    resolved = false;
-    schema_seen.len = 0;
-    sluice_buf_put(&schema_seen, page->schema.bytes, page->schema.bytes_len);
+    schema_seen = 0;
     sluice_schema_free(out_schema);
     out_schema = sluice_schema_new();
     for (uint32_t i = 0; i < ncolumns; i++) {
@@ -111,13 +108,12 @@ static int resolve(const sluice_page *page) {
         if (fn == FN_LEN) sluice_schema_add(out_schema, fn_name, SLUICE_INT);
         else sluice_schema_add_desc(out_schema, fn_name, in->desc, in->desc_len);
     }
-    resolved = true;
+    schema_seen = page->schema_id;
     return SLUICE_OK;
 }
 
 int sluice_plugin_process(const sluice_page *page, sluice_output *out) {
-    sluice_str seen = sluice_buf_view(&schema_seen), now = {page->schema.bytes, page->schema.bytes_len};
-    if (!resolved || !sluice_str_eq(seen, now)) {
+    if (page->schema_id != schema_seen) {
         if (resolve(page) < 0) return SLUICE_FAIL;
     }
     sluice_writer *w = sluice_rows(out, SLUICE_STR(""), out_schema);

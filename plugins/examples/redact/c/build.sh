@@ -6,4 +6,4 @@
 set -eu
 cd "$(dirname "$0")"
 out="${1:-.}"
-clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror -I../../../c -o "$out/redact.wasm" redact.c
+clang --target=wasm32-wasi -mexec-model=reactor -mbulk-memory -O2 -Wall -Wextra -Werror -I../../../c -o "$out/redact.wasm" redact.c

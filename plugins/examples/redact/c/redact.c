@@ -6,7 +6,7 @@
  *
  * Built (from this directory; see build.sh) with:
  *
- *   clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror -I../../../c -o redact.wasm redact.c
+ *   clang --target=wasm32-wasi -mexec-model=reactor -mbulk-memory -O2 -Wall -Wextra -Werror -I../../../c -o redact.wasm redact.c
  */
 #define SLUICE_IMPLEMENTATION
 #define SLUICE_ERROR_PREFIX "redact: "
@@ -16,9 +16,8 @@ static uint32_t ncolumns;
 static sluice_str *columns;
 static bool email;
 
-/* Resolution for the last input schema seen (compared by its bytes). */
-static sluice_buf schema_seen;
-static bool resolved;
+/* Resolution for the last input schema seen (page->schema_id; 0: none). */
+static uint32_t schema_seen;
 static bool *masked; /* per input column */
 static uint32_t masked_cap;
 static sluice_buf buf;
@@ -43,9 +42,7 @@ int sluice_plugin_init(const sluice_config *cfg) {
 }
 
 static int resolve(const sluice_page *page) {
-    resolved = false;
-    schema_seen.len = 0;
-    sluice_buf_put(&schema_seen, page->schema.bytes, page->schema.bytes_len);
+    schema_seen = 0;
     if (page->schema.ncols > masked_cap) {
         sluice_free(masked);
         masked_cap = page->schema.ncols;
@@ -60,7 +57,7 @@ static int resolve(const sluice_page *page) {
             return sluice_fail(-1, "column \"%S\" has type %s, want text or ascii", columns[i], sluice_type_name(t));
         masked[c] = true;
     }
-    resolved = true;
+    schema_seen = page->schema_id;
     return SLUICE_OK;
 }
 
@@ -90,8 +87,7 @@ static bool changes(sluice_cell cell) {
 }
 
 int sluice_plugin_process(const sluice_page *page, sluice_output *out) {
-    sluice_str seen = sluice_buf_view(&schema_seen), now = {page->schema.bytes, page->schema.bytes_len};
-    if (!resolved || !sluice_str_eq(seen, now)) {
+    if (page->schema_id != schema_seen) {
         if (resolve(page) < 0) return SLUICE_FAIL;
     }
     uint32_t ncols = page->schema.ncols;

@@ -6,7 +6,7 @@
 //! first) with:
 //!
 //!     /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-//!       -C codegen-units=1 --remap-path-prefix=$PWD=plugins --crate-name redact \
+//!       -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$PWD=plugins --crate-name redact \
 //!       --crate-type cdylib -C lto -C strip=debuginfo \
 //!       --extern sluice=rust/target/wasm/libsluice.rlib \
 //!       -o examples/redact/rust/redact.wasm examples/redact/rust/redact.rs

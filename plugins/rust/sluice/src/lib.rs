@@ -31,8 +31,9 @@
 //!
 //! What the SDK does for the plugin: it implements the ABI v1 exports
 //! (`sluice_abi_version`, `sluice_alloc`, `sluice_init`, `sluice_process`,
-//! `sluice_flush`, `sluice_snapshot`, `sluice_restore`), validates every page
-//! before the plugin sees it, hands out typed, zero-copy views of rows and cells,
+//! `sluice_flush`, `sluice_snapshot`, `sluice_restore`), validates every page's
+//! structure before the plugin sees it (and each cell's framing when it is read),
+//! hands out typed, zero-copy views of rows and cells,
 //! and encodes what the plugin selected or wrote into one result per call, reusing
 //! its buffers from call to call. A panic is logged to the host at error level and
 //! traps the instance.

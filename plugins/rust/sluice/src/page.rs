@@ -13,8 +13,13 @@ pub const PAGE_MAGIC: u32 = 0x3150_4C53;
 /// the input buffer, which the host overwrites before the next call: copy out
 /// (`to_vec`, `to_string`) whatever must outlive the call.
 ///
-/// The SDK validates the whole page (offsets and every cell length) before the plugin
-/// sees it, so walking rows and cells never fails; only typed reads can.
+/// The SDK validates the page's structure (header, schema, row offsets) before the
+/// plugin sees it, and each cell's framing when the cell is read, so a page costs
+/// nothing for the cells a plugin never reads. A cell whose framing is malformed
+/// (which the host never sends) is an error from [`Row::get`] and [`Row::cell`];
+/// the infallible accessors ([`Row::cell_at`], [`Row::cells`], [`Row::bytes`])
+/// read it as null, and the SDK fails the call with that error whatever the plugin
+/// returns.
 #[derive(Clone, Copy, Debug)]
 pub struct Page<'a> {
     schema_id: u64,
@@ -90,6 +95,8 @@ impl<'a> Page<'a> {
         Ok(page)
     }
 
+    /// Checks the offsets: 0 first, the rows area's length last, never decreasing
+    /// (so every row lies in the rows area). Cells are checked when read.
     fn validate_rows(&self) -> Result<(), Error> {
         let n = self.nrows;
         let first = le_u32_at(self.offsets, 0);
@@ -106,10 +113,29 @@ impl<'a> Page<'a> {
                 self.data.len()
             )));
         }
-        let ncols = self.schema.len();
-        let mut prev = 0usize;
-        for i in 0..n {
-            let end = le_u32_at(self.offsets, i + 1) as usize;
+        // Eight offsets per step (the host checks for timeouts on every loop
+        // iteration of a plugin), then one by one from the first failing step.
+        let mut prev = 0u32;
+        let mut i = 0;
+        for chunk in self.offsets[4..].chunks_exact(32) {
+            let o = |k: usize| le_u32_at(chunk, k);
+            let (o0, o1, o2, o3, o4, o5, o6, o7) = (o(0), o(1), o(2), o(3), o(4), o(5), o(6), o(7));
+            let bad = (o0 < prev)
+                | (o1 < o0)
+                | (o2 < o1)
+                | (o3 < o2)
+                | (o4 < o3)
+                | (o5 < o4)
+                | (o6 < o5)
+                | (o7 < o6);
+            if bad {
+                break;
+            }
+            prev = o7;
+            i += 8;
+        }
+        while i < n {
+            let end = le_u32_at(self.offsets, i + 1);
             if end < prev {
                 return Err(Error::new(format!(
                     "page {}: offsets[{}]={} below offsets[{}]={}",
@@ -120,45 +146,8 @@ impl<'a> Page<'a> {
                     prev
                 )));
             }
-            let mut pos = prev;
-            for c in 0..ncols {
-                if end - pos < 4 {
-                    return Err(Error::new(format!(
-                        "page {}: row {} column {}: truncated cell length",
-                        self.number, i, c
-                    )));
-                }
-                let len = le_i32_at(self.data, pos);
-                pos += 4;
-                if len < -1 {
-                    return Err(Error::new(format!(
-                        "page {}: row {} column {}: cell length {} (must be >= -1)",
-                        self.number, i, c, len
-                    )));
-                }
-                if len > 0 {
-                    if (end - pos) < len as usize {
-                        return Err(Error::new(format!(
-                            "page {}: row {} column {}: cell of {} bytes overruns the row ({} bytes left)",
-                            self.number,
-                            i,
-                            c,
-                            len,
-                            end - pos
-                        )));
-                    }
-                    pos += len as usize;
-                }
-            }
-            if pos != end {
-                return Err(Error::new(format!(
-                    "page {}: row {}: {} bytes after the last cell",
-                    self.number,
-                    i,
-                    end - pos
-                )));
-            }
             prev = end;
+            i += 1;
         }
         Ok(())
     }
@@ -198,6 +187,7 @@ impl<'a> Page<'a> {
     }
 
     /// Number of rows.
+    #[inline]
     pub fn num_rows(&self) -> usize {
         self.nrows
     }
@@ -208,11 +198,12 @@ impl<'a> Page<'a> {
     }
 
     /// Row `i` (0-based). Panics if `i >= num_rows()`.
+    #[inline]
     pub fn row(&self, i: usize) -> Row<'a> {
         assert!(i < self.nrows, "sluice: row {} of a page of {} rows", i, self.nrows);
         let start = le_u32_at(self.offsets, i) as usize;
         let end = le_u32_at(self.offsets, i + 1) as usize;
-        Row { index: i, bytes: &self.data[start..end], schema: self.schema }
+        Row { index: i, page: self.number, bytes: &self.data[start..end], schema: self.schema }
     }
 
     /// Iterates over the rows.
@@ -240,6 +231,7 @@ pub struct Rows<'a> {
 
 impl<'a> Iterator for Rows<'a> {
     type Item = Row<'a>;
+    #[inline]
     fn next(&mut self) -> Option<Row<'a>> {
         if self.next >= self.page.nrows {
             return None;
@@ -262,6 +254,7 @@ pub trait ColumnRef {
 }
 
 impl ColumnRef for usize {
+    #[inline]
     fn resolve(&self, schema: &Schema) -> Result<usize, Error> {
         if *self < schema.len() {
             Ok(*self)
@@ -291,8 +284,121 @@ impl ColumnRef for &String {
 #[derive(Clone, Copy, Debug)]
 pub struct Row<'a> {
     index: usize,
+    page: u64,
     bytes: &'a [u8],
     schema: &'a Schema,
+}
+
+thread_local! {
+    /// The first malformed cell framing found during the current call (see
+    /// [`Page`]); the SDK reports it after the plugin returns.
+    static FAULT: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
+}
+
+/// Records a malformed page found while reading cells; the first one wins.
+pub(crate) fn record_fault(e: &Error) {
+    FAULT.with(|f| {
+        let mut f = f.borrow_mut();
+        if f.is_none() {
+            *f = Some(e.clone());
+        }
+    });
+}
+
+/// Takes (and clears) the recorded fault.
+pub(crate) fn take_fault() -> Option<Error> {
+    FAULT.with(|f| f.borrow_mut().take())
+}
+
+/// Where one cell starts and its length (-1 = null).
+#[derive(Clone, Copy)]
+struct Framing {
+    at: usize,
+    len: i32,
+}
+
+impl<'a> Row<'a> {
+    fn fault(&self, col: usize, what: std::fmt::Arguments<'_>) -> Error {
+        Error::new(format!("sluice sdk: decode page: page {}: row {} column {}: {}", self.page, self.index, col, what))
+    }
+
+    /// The framing of the cell at byte `pos`, column `col`, checked against the row.
+    #[inline]
+    fn framing(&self, pos: usize, col: usize) -> Result<Framing, Error> {
+        let b = self.bytes;
+        if b.len() - pos < 4 {
+            return Err(self.fault(col, format_args!("truncated cell length")));
+        }
+        let len = le_i32_at(b, pos);
+        if len < -1 {
+            return Err(self.fault(col, format_args!("cell length {} (must be >= -1)", len)));
+        }
+        if len > 0 && b.len() - pos - 4 < len as usize {
+            return Err(self.fault(
+                col,
+                format_args!("cell of {} bytes overruns the row ({} bytes left)", len, b.len() - pos - 4),
+            ));
+        }
+        Ok(Framing { at: pos + 4, len })
+    }
+
+    /// The byte after the cell at `pos` (column `col`).
+    #[inline]
+    fn skip(&self, pos: usize, col: usize) -> Result<usize, Error> {
+        let f = self.framing(pos, col)?;
+        Ok(f.at + f.len.max(0) as usize)
+    }
+
+    /// Locates cell `i` (< the schema's length), four cells per step.
+    fn locate(&self, i: usize) -> Result<Cell<'a>, Error> {
+        let mut pos = 0;
+        let mut c = 0;
+        while i - c >= 4 {
+            pos = self.skip(pos, c)?;
+            pos = self.skip(pos, c + 1)?;
+            pos = self.skip(pos, c + 2)?;
+            pos = self.skip(pos, c + 3)?;
+            c += 4;
+        }
+        if i - c >= 2 {
+            pos = self.skip(pos, c)?;
+            pos = self.skip(pos, c + 1)?;
+            c += 2;
+        }
+        if i - c == 1 {
+            pos = self.skip(pos, c)?;
+        }
+        let f = self.framing(pos, i)?;
+        let ty = &self.schema.column(i).ty;
+        Ok(Cell::new(ty, if f.len < 0 { None } else { Some(&self.bytes[f.at..f.at + f.len as usize]) }))
+    }
+
+    /// Checks the framing of every cell and that nothing follows the last one.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        let n = self.schema.len();
+        let mut pos = 0;
+        let mut c = 0;
+        while n - c >= 4 {
+            pos = self.skip(pos, c)?;
+            pos = self.skip(pos, c + 1)?;
+            pos = self.skip(pos, c + 2)?;
+            pos = self.skip(pos, c + 3)?;
+            c += 4;
+        }
+        while c < n {
+            pos = self.skip(pos, c)?;
+            c += 1;
+        }
+        if pos != self.bytes.len() {
+            return Err(Error::new(format!(
+                "sluice sdk: decode page: page {}: row {}: {} bytes after the last cell",
+                self.page,
+                self.index,
+                self.bytes.len() - pos
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl<'a> Row<'a> {
@@ -310,25 +416,23 @@ impl<'a> Row<'a> {
     /// The cell of column `col` (index or name). Reading by index is faster: a name
     /// is looked up in the schema on every call.
     pub fn cell(&self, col: impl ColumnRef) -> Result<Cell<'a>, Error> {
-        Ok(self.cell_at(col.resolve(self.schema)?))
+        let i = col.resolve(self.schema)?;
+        self.locate(i).map_err(|e| {
+            record_fault(&e);
+            e
+        })
     }
 
-    /// The cell of column `i`. Panics if `i` is out of range.
+    /// The cell of column `i`. Panics if `i` is out of range. A malformed cell (see
+    /// [`Page`]) reads as null.
     pub fn cell_at(&self, i: usize) -> Cell<'a> {
         let ty = &self.schema.column(i).ty;
-        let mut pos = 0;
-        let mut c = 0;
-        loop {
-            // The page was validated: every read is in bounds.
-            let n = le_i32_at(self.bytes, pos);
-            pos += 4;
-            if c == i {
-                return Cell::new(ty, if n < 0 { None } else { Some(&self.bytes[pos..pos + n as usize]) });
+        match self.locate(i) {
+            Ok(c) => c,
+            Err(e) => {
+                record_fault(&e);
+                Cell::new(ty, None)
             }
-            if n > 0 {
-                pos += n as usize;
-            }
-            c += 1;
         }
     }
 
@@ -343,7 +447,11 @@ impl<'a> Row<'a> {
     pub fn get<T: FromCell<'a>>(&self, col: impl ColumnRef) -> Result<Option<T>, Error> {
         let i = col.resolve(self.schema)?;
         let c = self.schema.column(i);
-        self.cell_at(i).decode::<T>().map_err(|f| match f {
+        let cell = self.locate(i).map_err(|e| {
+            record_fault(&e);
+            e
+        })?;
+        cell.decode::<T>().map_err(|f| match f {
             Fault::Type => Error::new(format!(
                 "column {} has type {}, want {}",
                 quote(&c.name),
@@ -368,9 +476,18 @@ impl<'a> Row<'a> {
     }
 
     /// The row's bytes in the ABI rows-area layout (each cell an i32 little-endian
-    /// length, -1 for null, then the value bytes).
+    /// length, -1 for null, then the value bytes). A row whose framing is malformed
+    /// (see [`Page`]) gives no bytes.
     pub fn bytes(&self) -> &'a [u8] {
-        self.bytes
+        self.checked_bytes().unwrap_or(&[])
+    }
+
+    /// The row's bytes after checking their framing, or the fault (also recorded).
+    pub(crate) fn checked_bytes(&self) -> Result<&'a [u8], Error> {
+        self.check().map(|()| self.bytes).map_err(|e| {
+            record_fault(&e);
+            e
+        })
     }
 
     /// An error about this row.
@@ -389,20 +506,39 @@ pub struct RowCells<'a> {
 
 impl<'a> Iterator for RowCells<'a> {
     type Item = Cell<'a>;
+    /// The next cell; after a malformed one (see [`Page`]), nulls.
     fn next(&mut self) -> Option<Cell<'a>> {
-        if self.col >= self.row.schema.len() {
+        let ncols = self.row.schema.len();
+        if self.col >= ncols {
             return None;
         }
         let ty = &self.row.schema.column(self.col).ty;
-        let n = le_i32_at(self.row.bytes, self.pos);
-        self.pos += 4;
+        let col = self.col;
         self.col += 1;
-        if n < 0 {
+        if self.pos == usize::MAX {
+            return Some(Cell::new(ty, None)); // after a fault
+        }
+        let f = match self.row.framing(self.pos, col) {
+            Ok(f) => f,
+            Err(e) => {
+                record_fault(&e);
+                self.pos = usize::MAX;
+                return Some(Cell::new(ty, None));
+            }
+        };
+        self.pos = f.at + f.len.max(0) as usize;
+        if self.col == ncols && self.pos != self.row.bytes.len() {
+            record_fault(&Error::new(format!(
+                "sluice sdk: decode page: page {}: row {}: {} bytes after the last cell",
+                self.row.page,
+                self.row.index,
+                self.row.bytes.len() - self.pos
+            )));
+        }
+        if f.len < 0 {
             return Some(Cell::new(ty, None));
         }
-        let b = &self.row.bytes[self.pos..self.pos + n as usize];
-        self.pos += n as usize;
-        Some(Cell::new(ty, Some(b)))
+        Some(Cell::new(ty, Some(&self.row.bytes[f.at..f.at + f.len as usize])))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         let n = self.row.schema.len() - self.col;

@@ -106,7 +106,7 @@ impl Runtime {
         // Pages of one stream share a schema: reuse the decoded one when the
         // descriptors are byte-identical (the decoder is deterministic).
         let start = layout.schema_start;
-        let at = if layout.ncols == self.schema_ncols && b[start..].starts_with(&self.schema_raw) {
+        let at = if layout.ncols == self.schema_ncols && crate::wire::starts_with(&b[start..], &self.schema_raw) {
             start + self.schema_raw.len()
         } else {
             let mut r = Reader::new(b, "page");
@@ -126,7 +126,14 @@ impl Runtime {
         let page = Page::assemble(b, &layout, at, &self.schema, self.schema_id)
             .map_err(|e| e.context("sluice sdk: decode page"))?;
         self.out.reset(Some(layout.nrows));
-        plugin.process(&page, &mut self.out)?;
+        crate::page::take_fault();
+        let r = plugin.process(&page, &mut self.out);
+        // A malformed cell the plugin read is the first problem, whatever it did
+        // with the null it got.
+        if let Some(f) = crate::page::take_fault() {
+            return Err(f);
+        }
+        r?;
         self.out.encode(Some(&self.schema), &mut self.result)
     }
 

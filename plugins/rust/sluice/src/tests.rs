@@ -106,17 +106,102 @@ fn page_validation() {
     bad.pop();
     let e = h.process(&bad).unwrap_err();
     assert!(e.message().contains("must equal the rows area length"), "{}", e);
-    // Cell length overrunning the row: text cell says 4 bytes, has 3.
+    // Cell length overrunning the row: text cell says 20 bytes, has 3. Cells are
+    // checked when read.
     let mut bad = good.clone();
     let n = bad.len();
     // rows area: [len 4][1][len 3]abc[len 8][2]; the text length is at n - 8 - 4 - 3 - 4.
     let at = n - 8 - 4 - 3 - 4;
-    bad[at..at + 4].copy_from_slice(&4i32.to_le_bytes());
+    bad[at..at + 4].copy_from_slice(&20i32.to_le_bytes());
     let e = h.process(&bad).unwrap_err();
-    assert!(e.message().contains("row 0"), "{}", e);
+    assert_eq!(
+        e.message(),
+        "sluice sdk: decode page: page 1: row 0 column 1: cell of 20 bytes overruns the row (15 bytes left)"
+    );
+    assert_eq!(e.row(), None);
+    // The same cell read through the infallible accessors: the call fails anyway.
+    let mut lenient = Harness::<Lenient>::new(&Config::default()).unwrap();
+    let e = lenient.process(&bad).unwrap_err();
+    assert!(e.message().contains("row 0 column 1: cell of 20 bytes overruns"), "{}", e);
+    // A negative length below -1.
+    let mut neg = good.clone();
+    neg[at..at + 4].copy_from_slice(&(-2i32).to_le_bytes());
+    let e = h.process(&neg).unwrap_err();
+    assert!(e.message().ends_with("row 0 column 1: cell length -2 (must be >= -1)"), "{}", e);
+    // Text cell says 4 bytes, has 3: the row then has bytes after its last cell,
+    // which only a walk over the whole row finds (copying it, iterating its cells).
+    let mut bad = good.clone();
+    bad[at..at + 4].copy_from_slice(&4i32.to_le_bytes());
+    let mut copier = Harness::<Copier>::new(&Config::default()).unwrap();
+    let e = copier.process(&bad).unwrap_err();
+    assert_eq!(e.message(), "sluice sdk: decode page: page 1: row 0: 7 bytes after the last cell");
+    let e = lenient.process(&bad).unwrap_err();
+    assert_eq!(e.message(), "sluice sdk: decode page: page 1: row 0: 7 bytes after the last cell");
+    // The page itself still works afterwards.
+    assert!(copier.process(&good).unwrap().is_some());
+    assert!(lenient.process(&good).unwrap().is_none());
     let mut bad = good;
     bad.truncate(30);
     assert!(h.process(&bad).unwrap_err().message().contains("sluice sdk: decode page"));
+}
+
+/// Reads every cell through the accessors that cannot fail, and ignores what it
+/// reads.
+struct Lenient;
+
+impl Plugin for Lenient {
+    fn init(_: &Config) -> Result<Self, Error> {
+        Ok(Lenient)
+    }
+    fn process(&mut self, page: &Page<'_>, _out: &mut Output) -> Result<(), Error> {
+        for row in page.rows() {
+            for i in (0..page.schema().len()).rev() {
+                row.cell_at(i);
+            }
+            assert_eq!(row.cells().count(), page.schema().len());
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn page_offsets() {
+    // One int column "i": the offsets start at 28 + 4 + 1 + 2.
+    let mut pb = PageBuilder::new(Schema::new().with("i", Type::int()));
+    for i in 0..20 {
+        pb.put(i as i32).end_row();
+    }
+    let good = pb.build();
+    let mut h = Harness::<Rec1>::new(&Config::default()).unwrap();
+    assert_eq!(h.process(&good).unwrap(), None);
+    assert_eq!(h.plugin().unwrap().0, (0..20).collect::<Vec<i32>>());
+    for (row, want) in [
+        (3, "sluice sdk: decode page: page 1: offsets[3]=7 below offsets[2]=16"),
+        (13, "sluice sdk: decode page: page 1: offsets[13]=87 below offsets[12]=96"),
+        (19, "sluice sdk: decode page: page 1: offsets[19]=135 below offsets[18]=144"),
+    ] {
+        let mut bad = good.clone();
+        let at = 35 + 4 * row;
+        let v = u32::from_le_bytes([bad[at], bad[at + 1], bad[at + 2], bad[at + 3]]);
+        bad[at..at + 4].copy_from_slice(&(v - 17).to_le_bytes());
+        assert_eq!(h.process(&bad).unwrap_err().message(), want);
+    }
+}
+
+/// Collects column 0 as i32.
+#[derive(Default)]
+struct Rec1(Vec<i32>);
+
+impl Plugin for Rec1 {
+    fn init(_: &Config) -> Result<Self, Error> {
+        Ok(Rec1::default())
+    }
+    fn process(&mut self, page: &Page<'_>, _out: &mut Output) -> Result<(), Error> {
+        for row in page.rows() {
+            self.0.push(row.get::<i32>(0)?.unwrap());
+        }
+        Ok(())
+    }
 }
 
 #[test]
@@ -383,6 +468,53 @@ fn page_of_ids(ids: &[i32]) -> Vec<u8> {
         pb.put(*i).put(format!("n{}", i)).end_row();
     }
     pb.build()
+}
+
+/// Keeps the rows whose id is a multiple of 3 with keep_where; an id of -1 is an
+/// error about its row.
+struct Thirds;
+
+impl Plugin for Thirds {
+    fn init(_: &Config) -> Result<Self, Error> {
+        Ok(Thirds)
+    }
+    fn process(&mut self, page: &Page<'_>, out: &mut Output) -> Result<(), Error> {
+        out.keep_where(page, |row| match row.get::<i32>(0usize)? {
+            Some(-1) => Err(row.error("minus one")),
+            v => Ok(v.map_or(false, |v| v % 3 == 0)),
+        })
+    }
+}
+
+#[test]
+fn keep_where_selects_like_set_kept() {
+    let mut h = Harness::<Thirds>::new(&Config::default()).unwrap();
+    for n in [0usize, 1, 7, 8, 9, 16, 21, 64, 67] {
+        let ids: Vec<i32> = (0..n as i32).collect();
+        let res = h.process(&page_of_ids(&ids)).unwrap();
+        let mut want = vec![0u8; (n + 7) / 8];
+        for i in 0..n {
+            if i % 3 == 0 {
+                want[i / 8] |= 1 << (i % 8);
+            }
+        }
+        match res {
+            None => assert!(n <= 1, "{} rows: pass-through", n), // every row kept
+            Some(secs) if secs.is_empty() => assert!(want.iter().all(|&b| b == 0)),
+            Some(secs) => assert_eq!(
+                secs[0],
+                Section::Select { output: "".into(), nrows: n, bitmap: want },
+                "{} rows",
+                n
+            ),
+        }
+    }
+    // The first error wins, in the eight-row groups and in the tail.
+    for bad in [2usize, 8, 13, 17] {
+        let ids: Vec<i32> = (0..19).map(|i| if i == bad as i32 || i == 18 { -1 } else { i }).collect();
+        let e = h.process(&page_of_ids(&ids)).unwrap_err();
+        assert_eq!((e.row(), e.message()), (Some(bad), "minus one"));
+    }
 }
 
 #[test]

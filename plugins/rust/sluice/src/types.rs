@@ -565,6 +565,7 @@ impl Schema {
     }
 
     /// Number of columns.
+    #[inline]
     pub fn len(&self) -> usize {
         self.columns.len()
     }
@@ -575,6 +576,7 @@ impl Schema {
     }
 
     /// Column `i`. Panics if out of range.
+    #[inline]
     pub fn column(&self, i: usize) -> &Column {
         &self.columns[i]
     }

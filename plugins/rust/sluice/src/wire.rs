@@ -101,3 +101,23 @@ pub(crate) fn le_u32_at(b: &[u8], i: usize) -> u32 {
 pub(crate) fn le_i32_at(b: &[u8], pos: usize) -> i32 {
     i32::from_le_bytes([b[pos], b[pos + 1], b[pos + 2], b[pos + 3]])
 }
+
+/// Whether `a` starts with `b`, comparing eight bytes per step (the host checks
+/// for timeouts on every loop iteration of a plugin; `[u8]::starts_with` compares
+/// byte by byte on wasm32).
+pub(crate) fn starts_with(a: &[u8], b: &[u8]) -> bool {
+    if a.len() < b.len() {
+        return false;
+    }
+    let a = &a[..b.len()];
+    let mut x = a.chunks_exact(8);
+    let mut y = b.chunks_exact(8);
+    for (p, q) in (&mut x).zip(&mut y) {
+        let p = u64::from_le_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]]);
+        let q = u64::from_le_bytes([q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]]);
+        if p != q {
+            return false;
+        }
+    }
+    x.remainder() == y.remainder()
+}
