@@ -35,8 +35,10 @@ demo-data: cassandra
 	$(GO) run ./internal/cmd/demoload -rows $(DEMO_ROWS)
 
 ## run: the main job end to end: Cassandra, demo data, plugins, then stream
-run: deps build plugins demo-data
-	bin/sluice run -config $(CONFIG)
+#      stdout carries only the stream's JSON lines: the build steps report on stderr.
+run:
+	@$(MAKE) --no-print-directory deps build plugins demo-data >&2
+	@bin/sluice run -config $(CONFIG)
 
 ## test: the whole suite, with integration tests against the real node
 test: deps build plugins-check plugins-test cassandra vet test-go fuzz-smoke bench-smoke test-restart
