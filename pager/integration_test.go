@@ -143,6 +143,16 @@ func (r *scanResult) sorted() []string {
 // runScan pages a whole spec to the end and returns what it delivered.
 func runScan(t *testing.T, s *gocql.Session, spec Spec, opts Options) (scanResult, *Pager) {
 	t.Helper()
+	var res scanResult
+	p := scanSpec(t, s, spec, opts, nil, func(d Delivery) { res.add(t, d) })
+	return res, p
+}
+
+// scanSpec pages spec to the end through a real CassandraSource (wrapped
+// by wrap when not nil, e.g. to inject faults), handing every delivery to
+// each. It returns the closed pager, for its stats.
+func scanSpec(t *testing.T, s *gocql.Session, spec Spec, opts Options, wrap func(*CassandraSource) Source, each func(Delivery)) *Pager {
+	t.Helper()
 	ctx := context.Background()
 	src, err := NewCassandraSource(ctx, s, spec, opts)
 	if err != nil {
@@ -152,7 +162,11 @@ func runScan(t *testing.T, s *gocql.Session, spec Spec, opts Options) (scanResul
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(src, plan, opts, nil)
+	var source Source = src
+	if wrap != nil {
+		source = wrap(src)
+	}
+	p, err := New(source, plan, opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,18 +174,16 @@ func runScan(t *testing.T, s *gocql.Session, spec Spec, opts Options) (scanResul
 	if err := p.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var res scanResult
 	for {
 		d, err := p.Next(ctx)
 		if err == io.EOF {
-			break
+			return p
 		}
 		if err != nil {
-			t.Fatal(err)
+			t.Fatal(fmt.Errorf("stream %s: %w", opts.Stream, err))
 		}
-		res.add(t, d)
+		each(d)
 	}
-	return res, p
 }
 
 func TestIntegrationSplitsUnionEqualsSingleScan(t *testing.T) {
@@ -636,37 +648,14 @@ func TestIntegrationRetryLosesAndRepeatsNothing(t *testing.T) {
 	s := itSession(t)
 	loadScan(t, s)
 	defer leakCheck(t)()
-	ctx := context.Background()
 	whole, _ := runScan(t, s, Spec{Keyspace: itKeyspace, Table: scanTable}, Options{Stream: "whole", PageSize: 1000, Consistency: gocql.One})
 	opts := Options{Stream: "flaky", PageSize: 300, Splits: 4, Concurrency: 2, Retries: 3, BackoffBase: time.Millisecond, BackoffMax: 4 * time.Millisecond, Consistency: gocql.One}
-	src, err := NewCassandraSource(ctx, s, Spec{Keyspace: itKeyspace, Table: scanTable}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := src.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flaky := &flakySource{inner: src, fails: map[[2]uint64]int{{0, 1}: 1, {1, 3}: 2, {2, 5}: 3, {3, 2}: 1}}
-	p, err := New(flaky, plan, opts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var res scanResult
-	for {
-		d, err := p.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.add(t, d)
-	}
+	p := scanSpec(t, s, Spec{Keyspace: itKeyspace, Table: scanTable}, opts,
+		func(src *CassandraSource) Source {
+			return &flakySource{inner: src, fails: map[[2]uint64]int{{0, 1}: 1, {1, 3}: 2, {2, 5}: 3, {3, 2}: 1}}
+		},
+		func(d Delivery) { res.add(t, d) })
 	if got, want := res.sorted(), whole.sorted(); !slices.Equal(got, want) {
 		t.Fatalf("with retries: %d rows, want %d exactly once", len(got), len(want))
 	}

@@ -2,10 +2,7 @@ package pager
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
-	"fmt"
-	"io"
 	"math"
 	"math/big"
 	"net"
@@ -345,32 +342,7 @@ func TestIntegrationCounter(t *testing.T) {
 // runScanPages pages a spec to the end and returns its pages.
 func runScanPages(t *testing.T, s *gocql.Session, spec Spec, opts Options) ([]*abi.Page, *Pager) {
 	t.Helper()
-	ctx := context.Background()
-	src, err := NewCassandraSource(ctx, s, spec, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := src.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(src, plan, opts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var out []*abi.Page
-	for {
-		d, err := p.Next(ctx)
-		if err == io.EOF {
-			return out, p
-		}
-		if err != nil {
-			t.Fatal(fmt.Errorf("stream %s: %w", opts.Stream, err))
-		}
-		out = append(out, d.Page)
-	}
+	p := scanSpec(t, s, spec, opts, nil, func(d Delivery) { out = append(out, d.Page) })
+	return out, p
 }
