@@ -67,7 +67,7 @@ clean:
 plugins-test: deps
 	$(MAKE) -C plugins test
 
-## fuzz-smoke: every fuzz target of the repository, briefly (FUZZTIME, default 5s each)
+## fuzz-smoke: every fuzz target of the repository, briefly (FUZZTIME, default 20000x each)
 fuzz-smoke:
 	scripts/fuzz-smoke
 
