@@ -1,6 +1,8 @@
 package abi
 
 import (
+	"math/big"
+	"runtime"
 	"testing"
 )
 
@@ -131,5 +133,237 @@ func BenchmarkAppendJSONRow10Cols(b *testing.B) {
 		if i++; i == benchPageRows {
 			i = 0
 		}
+	}
+}
+
+// wideSchema is a 16-column row with the types whose JSON form is costly
+// to render: decimals, timestamps, dates and varints, besides the usual.
+func wideSchema(b *testing.B) (*Schema, [][]byte) {
+	s := NewSchema(
+		Column{"id", Type{ID: TypeBigint}}, Column{"name", Type{ID: TypeText}},
+		Column{"price", Type{ID: TypeDecimal}}, Column{"tax", Type{ID: TypeDecimal}}, Column{"balance", Type{ID: TypeDecimal}},
+		Column{"created", Type{ID: TypeTimestamp}}, Column{"updated", Type{ID: TypeTimestamp}}, Column{"deleted", Type{ID: TypeTimestamp}},
+		Column{"born", Type{ID: TypeDate}}, Column{"at", Type{ID: TypeTime}}, Column{"big", Type{ID: TypeVarint}},
+		Column{"score", Type{ID: TypeDouble}}, Column{"active", Type{ID: TypeBoolean}}, Column{"uid", Type{ID: TypeUUID}},
+		Column{"age", Type{ID: TypeInt}}, Column{"note", Type{ID: TypeText}},
+	)
+	dec := func(u int64, scale int32) []byte { return AppendDecimal(nil, big.NewInt(u), scale) }
+	cells := [][]byte{
+		AppendBigint(nil, 123456789), []byte("Ada Lovelace"),
+		dec(1999, 2), dec(-7, 3), dec(-123456789012, 4),
+		AppendTimestamp(nil, 1704164645123), AppendTimestamp(nil, 1718000000000), AppendTimestamp(nil, -86400001),
+		AppendDate(nil, DateEpoch+19724), AppendTime(nil, 45296789000000), AppendVarint(nil, big.NewInt(-9876543210)),
+		AppendDouble(nil, 99.5), AppendBoolean(nil, true),
+		AppendUUID(nil, [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}), AppendInt(nil, 36), nil,
+	}
+	for i, c := range cells {
+		if err := ValidateValue(s.Columns[i].Type, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, cells
+}
+
+// BenchmarkAppendJSONRowWide renders one 16-column row per op (the JSONL
+// sink's work per row).
+func BenchmarkAppendJSONRowWide(b *testing.B) {
+	s, cells := wideSchema(b)
+	pb := NewPageBuilder(s, 1, 0)
+	for _, c := range cells {
+		pb.AppendCell(c)
+	}
+	if err := pb.EndRow(); err != nil {
+		b.Fatal(err)
+	}
+	p := pb.Page()
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = AppendJSONRow(buf[:0], p.Schema, p.Row(0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendJSONCell renders one cell per op, by type.
+func BenchmarkAppendJSONCell(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		typ  TypeID
+		cell []byte
+	}{
+		{"decimal", TypeDecimal, AppendDecimal(nil, big.NewInt(-123456789012), 4)},
+		{"decimal-big", TypeDecimal, AppendDecimal(nil, new(big.Int).Lsh(big.NewInt(1), 80), 4)},
+		{"timestamp", TypeTimestamp, AppendTimestamp(nil, 1704164645123)},
+		{"date", TypeDate, AppendDate(nil, DateEpoch+19724)},
+		{"varint", TypeVarint, AppendVarint(nil, big.NewInt(-9876543210))},
+		{"duration", TypeDuration, AppendDuration(nil, Duration{Months: 14, Days: 3, Nanos: 4*3_600_000_000_000 + 5_000_000_000})},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var buf []byte
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if buf, err = AppendJSON(buf[:0], Type{ID: c.typ}, c.cell); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPageBuilder10ColsGC is BenchmarkPageBuilder10Cols while another
+// goroutine keeps the garbage collector cycling, so that, as in a stream
+// that allocates a page per page, the write barrier is on for much of the
+// time.
+func BenchmarkPageBuilder10ColsGC(b *testing.B) {
+	s, cells := tenColumnSchema()
+	pb := NewPageBuilder(s, 1, 0)
+	defer cycleGC(true)()
+	b.ReportAllocs()
+	rows := 0
+	for b.Loop() {
+		for _, c := range cells {
+			pb.AppendCell(c)
+		}
+		if err := pb.EndRow(); err != nil {
+			b.Fatal(err)
+		}
+		if rows++; rows == benchPageRows {
+			_ = pb.Page()
+			pb.Reset(s, 1, 0)
+			rows = 0
+		}
+	}
+}
+
+// cycleGC, when on, keeps the garbage collector cycling on another
+// goroutine until the returned stop is called.
+func cycleGC(on bool) (stop func()) {
+	if !on {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// BenchmarkPageBuilderVsReference builds 10-column rows (one row per op,
+// a new page every 1000 rows) with PageBuilder and with the builder it
+// replaced (refPageBuilder in reference_test.go), side by side in one
+// process, with the collector idle or cycling (write barrier on):
+//
+//	go test ./abi -run '^$' -bench PageBuilderVsReference -count 6 > vs.txt
+//	benchstat -col /impl vs.txt
+func BenchmarkPageBuilderVsReference(b *testing.B) {
+	s, cells := tenColumnSchema()
+	for _, gc := range []bool{false, true} {
+		name := "gc=idle"
+		if gc {
+			name = "gc=cycling"
+		}
+		b.Run(name+"/impl=reference", func(b *testing.B) {
+			pb := newRefPageBuilder(s, 1, 0)
+			defer cycleGC(gc)()
+			b.ReportAllocs()
+			rows := 0
+			for b.Loop() {
+				for _, c := range cells {
+					pb.AppendCell(c)
+				}
+				if err := pb.EndRow(); err != nil {
+					b.Fatal(err)
+				}
+				if rows++; rows == benchPageRows {
+					_ = pb.Page()
+					pb.Reset(s, 1, 0)
+					rows = 0
+				}
+			}
+		})
+		b.Run(name+"/impl=new", func(b *testing.B) {
+			pb := NewPageBuilder(s, 1, 0)
+			defer cycleGC(gc)()
+			b.ReportAllocs()
+			rows := 0
+			for b.Loop() {
+				for _, c := range cells {
+					pb.AppendCell(c)
+				}
+				if err := pb.EndRow(); err != nil {
+					b.Fatal(err)
+				}
+				if rows++; rows == benchPageRows {
+					_ = pb.Page()
+					pb.Reset(s, 1, 0)
+					rows = 0
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAppendJSONVsReference renders one cell per op with AppendJSON
+// and with the code it replaced (reference_test.go), side by side:
+//
+//	go test ./abi -run '^$' -bench AppendJSONVsReference -count 6 > vs.txt
+//	benchstat -col /impl vs.txt
+func BenchmarkAppendJSONVsReference(b *testing.B) {
+	d := Duration{Months: 14, Days: 3, Nanos: 4*3_600_000_000_000 + 5_000_000_000}
+	refDuration := func(dst []byte, _ TypeID, cell []byte) ([]byte, error) {
+		d, err := DecodeDuration(cell)
+		if err != nil {
+			return dst, err
+		}
+		s, err := refFormatDuration(d)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"'), nil
+	}
+	for _, c := range []struct {
+		name string
+		typ  TypeID
+		cell []byte
+		ref  func([]byte, TypeID, []byte) ([]byte, error)
+	}{
+		{"decimal", TypeDecimal, AppendDecimal(nil, big.NewInt(-123456789012), 4), refAppendJSONScalar},
+		{"timestamp", TypeTimestamp, AppendTimestamp(nil, 1704164645123), refAppendJSONScalar},
+		{"date", TypeDate, AppendDate(nil, DateEpoch+19724), refAppendJSONScalar},
+		{"varint", TypeVarint, AppendVarint(nil, big.NewInt(-9876543210)), refAppendJSONScalar},
+		{"duration", TypeDuration, AppendDuration(nil, d), refDuration},
+	} {
+		var buf []byte
+		b.Run("type="+c.name+"/impl=reference", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if buf, err = c.ref(buf[:0], c.typ, c.cell); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("type="+c.name+"/impl=new", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if buf, err = AppendJSON(buf[:0], Type{ID: c.typ}, c.cell); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -132,11 +132,21 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		}
 		return appendJSONFloatOrString(dst, v, 64), nil
 	case TypeVarint:
-		v, _ := DecodeVarint(b)
 		dst = append(dst, '"')
-		dst = v.Append(dst, 10)
+		if len(b) <= 8 {
+			dst = strconv.AppendInt(dst, varintInt64(b), 10)
+		} else {
+			v, _ := DecodeVarint(b)
+			dst = v.Append(dst, 10)
+		}
 		return append(dst, '"'), nil
 	case TypeDecimal:
+		if len(b) >= 5 && len(b) <= 4+8 {
+			// The unscaled value fits an int64: no math/big.
+			dst = append(dst, '"')
+			dst = appendDecimalInt64(dst, varintInt64(b[4:]), int32(binary.BigEndian.Uint32(b)))
+			return append(dst, '"'), nil
+		}
 		u, scale, err := DecodeDecimal(b)
 		if err != nil {
 			return dst, err
@@ -164,7 +174,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 			return strconv.AppendInt(dst, ms, 10), nil
 		}
 		dst = append(dst, '"')
-		dst = time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
+		dst = appendTimestampText(dst, ms)
 		return append(dst, '"'), nil
 	case TypeDate:
 		d, err := DecodeDate(b)
@@ -176,7 +186,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 			return strconv.AppendUint(dst, uint64(d), 10), nil
 		}
 		dst = append(dst, '"')
-		dst = time.Unix(days*86400, 0).UTC().AppendFormat(dst, "2006-01-02")
+		dst = appendDateText(dst, days)
 		return append(dst, '"'), nil
 	case TypeTime:
 		ns, err := DecodeTime(b)
@@ -194,12 +204,11 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		s, err := FormatDuration(d)
-		if err != nil {
-			return dst, err
-		}
+		start := len(dst)
 		dst = append(dst, '"')
-		dst = append(dst, s...)
+		if dst, err = appendDurationText(dst, d); err != nil {
+			return dst[:start], err
+		}
 		return append(dst, '"'), nil
 	case TypeInet:
 		a, err := DecodeInet(b)
@@ -469,6 +478,59 @@ func appendDecimalText(dst []byte, u *big.Int, scale int32) []byte {
 	return append(dst, digits[len(digits)-s:]...)
 }
 
+// appendDecimalInt64 is appendDecimalText for an unscaled value that fits
+// an int64, without math/big: the same text for every scale.
+func appendDecimalInt64(dst []byte, u int64, scale int32) []byte {
+	if scale < 0 || scale > maxPlainScale {
+		dst = strconv.AppendInt(dst, u, 10)
+		dst = append(dst, 'E')
+		if scale < 0 {
+			dst = append(dst, '+')
+		}
+		return strconv.AppendInt(dst, -int64(scale), 10)
+	}
+	abs := uint64(u)
+	if u < 0 {
+		dst = append(dst, '-')
+		abs = -abs // two's complement: also right for math.MinInt64
+	}
+	var buf [20]byte
+	digits := strconv.AppendUint(buf[:0], abs, 10)
+	if scale == 0 {
+		return append(dst, digits...)
+	}
+	s := int(scale)
+	if len(digits) <= s {
+		dst = append(dst, '0', '.')
+		dst = appendZeros(dst, s-len(digits))
+		return append(dst, digits...)
+	}
+	dst = append(dst, digits[:len(digits)-s]...)
+	dst = append(dst, '.')
+	return append(dst, digits[len(digits)-s:]...)
+}
+
+const zeros64 = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// appendZeros appends n '0' bytes.
+func appendZeros(dst []byte, n int) []byte {
+	for n > len(zeros64) {
+		dst = append(dst, zeros64...)
+		n -= len(zeros64)
+	}
+	return append(dst, zeros64[:n]...)
+}
+
+// varintInt64 decodes a varint of 1 to 8 bytes (big-endian two's
+// complement) as an int64.
+func varintInt64(b []byte) int64 {
+	v := int64(int8(b[0])) // sign extension
+	for _, c := range b[1:] {
+		v = v<<8 | int64(c)
+	}
+	return v
+}
+
 // ParseDecimal parses the text form of a decimal written by AppendJSON (and
 // more generally [-]digits[.digits][(e|E)[+|-]digits]) into its unscaled
 // value and scale, exactly: "12.340" is 12340 with scale 3, "1E+3" is 1
@@ -552,6 +614,70 @@ func ParseUUID(s string) ([16]byte, error) {
 	return u, nil
 }
 
+const msPerDay = 86_400_000
+
+// appendTimestampText appends ms (milliseconds since the epoch, between
+// minTimestampText and maxTimestampText: years 0000..9999) in the layout
+// "2006-01-02T15:04:05.000Z", UTC: the text time.Time.AppendFormat writes
+// for it, without going through time.Time.
+func appendTimestampText(dst []byte, ms int64) []byte {
+	days, rem := ms/msPerDay, ms%msPerDay
+	if rem < 0 {
+		days--
+		rem += msPerDay
+	}
+	var buf [24]byte
+	putDate(buf[:10], days)
+	h, m, s, milli := rem/3_600_000, rem/60_000%60, rem/1000%60, rem%1000
+	buf[10] = 'T'
+	buf[11], buf[12] = byte('0'+h/10), byte('0'+h%10)
+	buf[13] = ':'
+	buf[14], buf[15] = byte('0'+m/10), byte('0'+m%10)
+	buf[16] = ':'
+	buf[17], buf[18] = byte('0'+s/10), byte('0'+s%10)
+	buf[19] = '.'
+	buf[20], buf[21], buf[22] = byte('0'+milli/100), byte('0'+milli/10%10), byte('0'+milli%10)
+	buf[23] = 'Z'
+	return append(dst, buf[:]...)
+}
+
+// appendDateText appends days (since 1970-01-01, between minDateText and
+// maxDateText: years 0000..9999) as "2006-01-02".
+func appendDateText(dst []byte, days int64) []byte {
+	var buf [10]byte
+	putDate(buf[:], days)
+	return append(dst, buf[:]...)
+}
+
+// putDate writes the proleptic Gregorian date of days since 1970-01-01,
+// whose year must be in 0..9999, as "YYYY-MM-DD" into b[:10]. It is
+// Howard Hinnant's civil_from_days
+// (https://howardhinnant.github.io/date_algorithms.html#civil_from_days).
+func putDate(b []byte, days int64) {
+	z := days + 719_468 // days since 0000-03-01
+	era := z / 146_097  // 400-year eras
+	if z < 0 && z%146_097 != 0 {
+		era--
+	}
+	doe := z - era*146_097                                   // day of era, 0..146096
+	yoe := (doe - doe/1460 + doe/36_524 - doe/146_096) / 365 // year of era, 0..399
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100) // day of year from March 1, 0..365
+	mp := (5*doy + 2) / 153                  // month from March, 0..11
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+		y++
+	}
+	_ = b[9]
+	b[0], b[1], b[2], b[3] = byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10)
+	b[4] = '-'
+	b[5], b[6] = byte('0'+m/10), byte('0'+m%10)
+	b[7] = '-'
+	b[8], b[9] = byte('0'+d/10), byte('0'+d%10)
+}
+
 func appendTimeText(dst []byte, ns int64) []byte {
 	h := ns / 3_600_000_000_000
 	m := ns / 60_000_000_000 % 60
@@ -606,41 +732,56 @@ func ParseTime(s string) (int64, error) {
 // non-zero ("1y2mo", "-3d4h", "1h30m"); the zero duration is "0s". A
 // duration whose fields have different signs has no such form: an error.
 func FormatDuration(d Duration) (string, error) {
+	b, err := appendDurationText(nil, d)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// appendDurationText appends the FormatDuration text of d to dst; on error
+// it appends nothing.
+func appendDurationText(dst []byte, d Duration) ([]byte, error) {
 	neg := d.Months < 0 || d.Days < 0 || d.Nanos < 0
 	if neg && (d.Months > 0 || d.Days > 0 || d.Nanos > 0) {
-		return "", errf("duration: months %d, days %d and nanoseconds %d have different signs", d.Months, d.Days, d.Nanos)
+		return dst, errf("duration: months %d, days %d and nanoseconds %d have different signs", d.Months, d.Days, d.Nanos)
 	}
 	if d == (Duration{}) {
-		return "0s", nil
+		return append(dst, "0s"...), nil
 	}
-	var b []byte
 	if neg {
-		b = append(b, '-')
+		dst = append(dst, '-')
 	}
-	abs := func(v int64) uint64 {
-		if v < 0 {
-			return uint64(-(v + 1)) + 1
-		}
-		return uint64(v)
+	months := absUint64(int64(d.Months))
+	dst = appendDurationUnit(dst, months/12, "y")
+	dst = appendDurationUnit(dst, months%12, "mo")
+	dst = appendDurationUnit(dst, absUint64(int64(d.Days)), "d")
+	ns := absUint64(d.Nanos)
+	for _, u := range [...]struct {
+		div  uint64
+		unit string
+	}{{3_600_000_000_000, "h"}, {60_000_000_000, "m"}, {1_000_000_000, "s"}, {1_000_000, "ms"}, {1_000, "us"}, {1, "ns"}} {
+		dst = appendDurationUnit(dst, ns/u.div, u.unit)
+		ns %= u.div
 	}
-	add := func(v, div uint64, unit string) uint64 {
-		if v >= div {
-			b = strconv.AppendUint(b, v/div, 10)
-			b = append(b, unit...)
-			return v % div
-		}
-		return v
+	return dst, nil
+}
+
+// appendDurationUnit appends n and its unit, nothing when n is 0.
+func appendDurationUnit(dst []byte, n uint64, unit string) []byte {
+	if n == 0 {
+		return dst
 	}
-	rem := add(abs(int64(d.Months)), 12, "y")
-	add(rem, 1, "mo")
-	add(abs(int64(d.Days)), 1, "d")
-	rem = add(abs(d.Nanos), 3_600_000_000_000, "h")
-	rem = add(rem, 60_000_000_000, "m")
-	rem = add(rem, 1_000_000_000, "s")
-	rem = add(rem, 1_000_000, "ms")
-	rem = add(rem, 1_000, "us")
-	add(rem, 1, "ns")
-	return string(b), nil
+	dst = strconv.AppendUint(dst, n, 10)
+	return append(dst, unit...)
+}
+
+// absUint64 returns |v|, also for math.MinInt64.
+func absUint64(v int64) uint64 {
+	if v < 0 {
+		return -uint64(v)
+	}
+	return uint64(v)
 }
 
 // ParseDuration parses Cassandra's duration syntax: an optional '-', then

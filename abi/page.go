@@ -485,15 +485,23 @@ func (p *Page) Select(bitmap []byte) *Page {
 // allocations per page and none per cell — or none at all when the
 // consumer gives finished pages back with Recycle. A PageBuilder belongs to one
 // goroutine at a time (the pager's split fetcher).
+//
+// The builder keeps its buffers at their full length and its write
+// positions (pos, nrows) in ints: a cell or a row is copied into the
+// preallocated capacity and only the ints change. The slice headers are
+// stored back into the (heap-allocated) builder only when a buffer grows,
+// so the per-cell path has no pointer store and pays no GC write barrier.
 type PageBuilder struct {
 	schema   *Schema
 	number   uint64
 	split    uint32
 	ncols    int
-	offsets  []uint32
-	data     []byte
-	rowStart int // len(data) at the start of the current row
-	cells    int // cells appended to the current row
+	offsets  []uint32 // len == cap; offsets[:nrows+1] are the rows so far
+	nrows    int      // complete rows
+	data     []byte   // len == cap; data[:pos] is the rows area so far
+	pos      int      // end of the rows area (complete rows and the current partial row)
+	rowStart int      // pos at the start of the current row
+	cells    int      // cells appended to the current row
 	err      error
 	lastRows int
 	lastData int
@@ -520,26 +528,58 @@ func (b *PageBuilder) Reset(schema *Schema, number uint64, split uint32) {
 	if b.offsets == nil {
 		b.alloc()
 	}
-	b.offsets = b.offsets[:1]
 	b.offsets[0] = 0
-	b.data = b.data[:0]
+	b.nrows, b.pos = 0, 0
 	b.rowStart, b.cells, b.err = 0, 0, nil
 }
 
 // alloc gives the builder buffers: recycled ones if Recycle left some, else
-// new ones sized like the last page.
+// new ones sized like the last page. Both are used at their full capacity.
 func (b *PageBuilder) alloc() {
 	if b.spareOffsets != nil {
-		b.offsets, b.spareOffsets = b.spareOffsets[:1], nil
+		b.offsets, b.spareOffsets = b.spareOffsets[:cap(b.spareOffsets)], nil
 	} else {
-		b.offsets = make([]uint32, 1, max(b.lastRows+1, 16))
+		b.offsets = make([]uint32, max(b.lastRows+1, 16))
 	}
 	b.offsets[0] = 0
+	b.nrows = 0
 	if b.spareData != nil {
-		b.data, b.spareData = b.spareData[:0], nil
+		b.data, b.spareData = b.spareData[:cap(b.spareData)], nil
 	} else {
-		b.data = make([]byte, 0, max(b.lastData, 1024))
+		b.data = make([]byte, max(b.lastData, 1024))
 	}
+	b.pos = 0
+}
+
+// growData makes room for n more bytes of rows area after pos, giving the
+// builder its buffers first if it has none. AppendCell and AppendNull store
+// the data slice only through it.
+//
+//go:noinline
+func (b *PageBuilder) growData(n int) {
+	if b.offsets == nil {
+		b.alloc()
+	}
+	if len(b.data)-b.pos >= n {
+		return
+	}
+	// append's growth policy, as when every cell was appended.
+	d := append(b.data[:b.pos], make([]byte, n)...)
+	b.data = d[:cap(d)]
+}
+
+// growOffsets makes room for one more row offset.
+//
+//go:noinline
+func (b *PageBuilder) growOffsets() {
+	if b.offsets == nil {
+		b.alloc()
+	}
+	if b.nrows+1 < len(b.offsets) {
+		return
+	}
+	o := append(b.offsets[:b.nrows+1], 0)
+	b.offsets = o[:cap(o)]
 }
 
 // Recycle hands the buffers of p, a page this builder returned, back to the
@@ -561,28 +601,37 @@ func (b *PageBuilder) Schema() *Schema { return b.schema }
 // null, a non-nil empty slice an empty value, anything else the bytes (a
 // CQL value encoding; the builder does not interpret it).
 func (b *PageBuilder) AppendCell(v []byte) {
-	if b.offsets == nil {
-		b.alloc()
-	}
 	if v == nil {
 		b.AppendNull()
 		return
 	}
 	if len(v) > math.MaxInt32 {
-		b.setErr(fmt.Errorf("abi: page %d: row %d: cell %d of %d bytes exceeds the i32 length limit", b.number, len(b.offsets)-1, b.cells, len(v)))
+		b.cellTooLong(len(v))
 		return
 	}
-	b.data = binary.LittleEndian.AppendUint32(b.data, uint32(len(v)))
-	b.data = append(b.data, v...)
+	// A builder without buffers (new, or after Page) has len(data) == 0,
+	// so growData also allocates them.
+	if len(b.data)-b.pos < 4+len(v) {
+		b.growData(4 + len(v))
+	}
+	pos := b.pos
+	binary.LittleEndian.PutUint32(b.data[pos:], uint32(len(v)))
+	copy(b.data[pos+4:], v)
+	b.pos = pos + 4 + len(v)
 	b.cells++
+}
+
+func (b *PageBuilder) cellTooLong(n int) {
+	b.setErr(fmt.Errorf("abi: page %d: row %d: cell %d of %d bytes exceeds the i32 length limit", b.number, b.nrows, b.cells, n))
 }
 
 // AppendNull appends a null cell to the current row.
 func (b *PageBuilder) AppendNull() {
-	if b.offsets == nil {
-		b.alloc()
+	if len(b.data)-b.pos < 4 {
+		b.growData(4)
 	}
-	b.data = binary.LittleEndian.AppendUint32(b.data, 0xFFFFFFFF)
+	binary.LittleEndian.PutUint32(b.data[b.pos:], 0xFFFFFFFF)
+	b.pos += 4
 	b.cells++
 }
 
@@ -591,25 +640,30 @@ func (b *PageBuilder) AppendNull() {
 // marshal function); the length prefix is patched afterwards, so nothing is
 // copied twice. If fill returns null=true the cell is null.
 func (b *PageBuilder) AppendCellFunc(fill func(dst []byte) (out []byte, null bool)) {
-	if b.offsets == nil {
-		b.alloc()
+	if len(b.data)-b.pos < 4 {
+		b.growData(4)
 	}
-	start := len(b.data)
-	b.data = append(b.data, 0, 0, 0, 0)
-	out, null := fill(b.data)
+	start := b.pos
+	out, null := fill(b.data[:start+4])
 	if null {
-		b.data = binary.LittleEndian.AppendUint32(b.data[:start], 0xFFFFFFFF)
+		binary.LittleEndian.PutUint32(b.data[start:], 0xFFFFFFFF)
+		b.pos = start + 4
 		b.cells++
 		return
 	}
 	n := len(out) - start - 4
 	if n < 0 || n > math.MaxInt32 {
-		b.data = b.data[:start]
-		b.setErr(fmt.Errorf("abi: page %d: row %d: cell %d: fill returned %d bytes", b.number, len(b.offsets)-1, b.cells, n))
+		b.pos = start
+		b.setErr(fmt.Errorf("abi: page %d: row %d: cell %d: fill returned %d bytes", b.number, b.nrows, b.cells, n))
 		return
 	}
-	b.data = out
+	// fill appended in place unless it had to grow the buffer: store the
+	// slice only then.
+	if cap(out) != cap(b.data) || cap(out) > 0 && &out[:cap(out)][cap(out)-1] != &b.data[cap(b.data)-1] {
+		b.data = out[:cap(out)]
+	}
 	binary.LittleEndian.PutUint32(b.data[start:], uint32(n))
+	b.pos = len(out)
 	b.cells++
 }
 
@@ -623,37 +677,43 @@ func (b *PageBuilder) setErr(err error) {
 // does not have exactly one cell per schema column, if a cell was rejected,
 // or if the rows area would exceed 4 GiB - 1.
 func (b *PageBuilder) EndRow() error {
-	if b.offsets == nil {
-		b.alloc()
+	if b.nrows+1 >= len(b.offsets) {
+		b.growOffsets() // also gives a builder without buffers its buffers
 	}
+	if b.err != nil || b.cells != b.ncols || uint64(b.pos) > math.MaxUint32 {
+		return b.rejectRow()
+	}
+	b.nrows++
+	b.offsets[b.nrows] = uint32(b.pos)
+	b.rowStart, b.cells = b.pos, 0
+	return nil
+}
+
+// rejectRow discards the current row and returns why EndRow refused it.
+func (b *PageBuilder) rejectRow() error {
 	err := b.err
 	if err == nil && b.cells != b.ncols {
-		err = fmt.Errorf("abi: page %d: row %d has %d cells, the schema has %d columns", b.number, len(b.offsets)-1, b.cells, b.ncols)
+		err = fmt.Errorf("abi: page %d: row %d has %d cells, the schema has %d columns", b.number, b.nrows, b.cells, b.ncols)
 	}
-	if err == nil && uint64(len(b.data)) > math.MaxUint32 {
-		err = fmt.Errorf("abi: page %d: rows area of %d bytes exceeds 4 GiB", b.number, len(b.data))
+	if err == nil {
+		err = fmt.Errorf("abi: page %d: rows area of %d bytes exceeds 4 GiB", b.number, b.pos)
 	}
-	if err != nil {
-		b.DiscardRow()
-		return err
-	}
-	b.offsets = append(b.offsets, uint32(len(b.data)))
-	b.rowStart, b.cells = len(b.data), 0
-	return nil
+	b.DiscardRow()
+	return err
 }
 
 // DiscardRow drops the cells appended to the current row.
 func (b *PageBuilder) DiscardRow() {
-	b.data = b.data[:b.rowStart]
+	b.pos = b.rowStart
 	b.cells, b.err = 0, nil
 }
 
 // NumRows returns the number of complete rows.
-func (b *PageBuilder) NumRows() int { return len(b.offsets) - 1 }
+func (b *PageBuilder) NumRows() int { return b.nrows }
 
 // Len returns the size in bytes of the rows area so far (complete rows and
 // the current partial row).
-func (b *PageBuilder) Len() int { return len(b.data) }
+func (b *PageBuilder) Len() int { return b.pos }
 
 // Page returns the page of the complete rows (a partial current row is
 // dropped) and hands its buffers to the caller. The builder keeps its
@@ -664,9 +724,10 @@ func (b *PageBuilder) Page() *Page {
 		b.alloc()
 	}
 	p := &Page{Number: b.number, Split: b.split, Schema: b.schema,
-		Offsets: b.offsets, Data: b.data[:b.rowStart:b.rowStart]}
-	b.lastRows, b.lastData = len(b.offsets)-1, b.rowStart
+		Offsets: b.offsets[:b.nrows+1], Data: b.data[:b.rowStart:b.rowStart]}
+	b.lastRows, b.lastData = b.nrows, b.rowStart
 	b.offsets, b.data = nil, nil
+	b.nrows, b.pos = 0, 0
 	b.rowStart, b.cells, b.err = 0, 0, nil
 	return p
 }
