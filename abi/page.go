@@ -719,12 +719,14 @@ func (b *PageBuilder) Len() int { return b.pos }
 // dropped) and hands its buffers to the caller. The builder keeps its
 // schema, number and split and starts new buffers (sized like this page, or
 // given back by Recycle) at the next append; call Reset to change page.
+// Page.Data keeps the buffer's spare capacity, so that Recycle can give the
+// whole buffer back and a larger next page still fits in it.
 func (b *PageBuilder) Page() *Page {
 	if b.offsets == nil {
 		b.alloc()
 	}
 	p := &Page{Number: b.number, Split: b.split, Schema: b.schema,
-		Offsets: b.offsets[:b.nrows+1], Data: b.data[:b.rowStart:b.rowStart]}
+		Offsets: b.offsets[:b.nrows+1], Data: b.data[:b.rowStart]}
 	b.lastRows, b.lastData = b.nrows, b.rowStart
 	b.offsets, b.data = nil, nil
 	b.nrows, b.pos = 0, 0
