@@ -43,9 +43,10 @@ type Spec struct {
 }
 
 // CassandraSource is the gocql implementation of Source. It is safe for
-// concurrent use by the split owners: it holds only immutable query text
-// and a schema cache; every Fetch builds its own query, iterator and scan
-// destinations, which belong to the calling owner goroutine.
+// concurrent use by the split owners and their request helpers: it holds
+// only immutable query text and a schema cache; every Request builds its
+// own query and iterator, and every Decode its own scan destinations; a
+// response belongs to one goroutine at a time.
 type CassandraSource struct {
 	session     *gocql.Session
 	consistency gocql.Consistency
@@ -230,8 +231,11 @@ func ringTokensFrom(ctx context.Context, s *gocql.Session, hostID string) (strin
 	return partitioner, tokens, nil
 }
 
-// Fetch reads one page (see Source).
-func (s *CassandraSource) Fetch(ctx context.Context, req Request, b *abi.PageBuilder) ([]byte, error) {
+// Request sends the query of one page (see Source): Query.Iter returns
+// once the response frame has arrived, and its paging state is known then.
+// A failed query (the driver's error, or no columns) is returned here; the
+// rows are scanned by the Response's Decode.
+func (s *CassandraSource) Request(ctx context.Context, req Request) (Response, error) {
 	stmt, args := s.wholeStmt, s.args
 	if !req.Split.Whole {
 		if s.tokenStmt == "" {
@@ -242,7 +246,7 @@ func (s *CassandraSource) Fetch(ctx context.Context, req Request, b *abi.PageBui
 	}
 	q := s.session.Query(stmt, args...).WithContext(ctx).
 		Consistency(s.consistency).PageSize(req.PageSize).Idempotent(true).
-		PageState(req.State) // disables auto-paging: one page per Iter
+		PageState(req.State) // disables auto-paging: one page per Iter, Scan never fetches
 	it := q.Iter()
 	cols := it.Columns()
 	if len(cols) == 0 {
@@ -256,19 +260,54 @@ func (s *CassandraSource) Fetch(ctx context.Context, req Request, b *abi.PageBui
 		it.Close()
 		return nil, err
 	}
-	b.Reset(schema, 0, uint32(req.Split.Index))
-	sc := newScanner(lay, len(schema.Columns), b)
+	return &cassandraResponse{it: it, schema: schema, lay: lay, split: req.Split, page: req.Page}, nil
+}
+
+// cassandraResponse is one page's gocql Iter, its frame received and not
+// scanned yet. It belongs to one goroutine at a time (see Response).
+type cassandraResponse struct {
+	it     *gocql.Iter // nil once released
+	schema *abi.Schema
+	lay    *layout
+	split  Split
+	page   uint64 // for errors
+}
+
+// Next returns the paging state of the next page.
+func (r *cassandraResponse) Next() []byte {
+	if r.it == nil {
+		return nil
+	}
+	return r.it.PageState()
+}
+
+// Decode scans the page's rows into b, then closes the Iter and returns
+// its error: a page counts only if the driver reports none. The rows are
+// in the frame already (PageState disabled auto-paging, so Scan never goes
+// to the network): ctx is not needed, and one page bounds the work.
+func (r *cassandraResponse) Decode(_ context.Context, b *abi.PageBuilder) error {
+	it := r.it
+	if it == nil {
+		return errors.New("pager: page response decoded twice or after Close")
+	}
+	r.it = nil
+	b.Reset(r.schema, 0, uint32(r.split.Index))
+	sc := newScanner(r.lay, len(r.schema.Columns), b)
 	for it.Scan(sc.dests...) {
 		if err := b.EndRow(); err != nil {
 			it.Close()
-			return nil, fmt.Errorf("pager: page %d of %s: %w", req.Page, req.Split, err)
+			return fmt.Errorf("pager: page %d of %s: %w", r.page, r.split, err)
 		}
 	}
-	next := it.PageState()
-	if err := it.Close(); err != nil {
-		return nil, err
+	return it.Close()
+}
+
+// Close releases the Iter without scanning it.
+func (r *cassandraResponse) Close() {
+	if r.it != nil {
+		r.it.Close()
+		r.it = nil
 	}
-	return next, nil
 }
 
 // errSchemaChanged is wrapped when the result columns change mid-scan.

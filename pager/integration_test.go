@@ -624,24 +624,59 @@ func TestIntegrationFaults(t *testing.T) {
 }
 
 // flakySource wraps the real source and fails the first attempts of some
-// pages with a connection loss, after the real fetch (the page was read
-// and is thrown away, as when a connection drops mid-response).
+// pages with a connection loss after the real request: alternately as the
+// response arrives (Request fails, the response is released) and after
+// the rows were scanned (Decode fails, the page is thrown away), as when a
+// connection drops mid-response. A failed decode also throws away the
+// request the pager sent ahead of it.
 type flakySource struct {
 	inner Source
 	mu    sync.Mutex
 	fails map[[2]uint64]int // (split, page) -> failures left
+	seen  map[[2]uint64]int // (split, page) -> failures so far
 }
 
-func (f *flakySource) Fetch(ctx context.Context, req Request, b *abi.PageBuilder) ([]byte, error) {
-	next, err := f.inner.Fetch(ctx, req, b)
+func (f *flakySource) failNow(req Request) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	key := [2]uint64{uint64(req.Split.Index), req.Page}
-	if err == nil && f.fails[key] > 0 {
-		f.fails[key]--
-		return nil, fmt.Errorf("reading page: %w", gocql.ErrConnectionClosed)
+	if f.fails[key] == 0 {
+		return false
 	}
-	return next, err
+	f.fails[key]--
+	if f.seen == nil {
+		f.seen = map[[2]uint64]int{}
+	}
+	f.seen[key]++
+	return true
+}
+
+func (f *flakySource) Request(ctx context.Context, req Request) (Response, error) {
+	r, err := f.inner.Request(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if !f.failNow(req) {
+		return r, nil
+	}
+	f.mu.Lock()
+	atRequest := f.seen[[2]uint64{uint64(req.Split.Index), req.Page}]%2 == 1
+	f.mu.Unlock()
+	if atRequest {
+		r.Close()
+		return nil, fmt.Errorf("receiving page: %w", gocql.ErrConnectionClosed)
+	}
+	return &flakyResponse{Response: r}, nil
+}
+
+// flakyResponse fails its decode after the real one.
+type flakyResponse struct{ Response }
+
+func (r *flakyResponse) Decode(ctx context.Context, b *abi.PageBuilder) error {
+	if err := r.Response.Decode(ctx, b); err != nil {
+		return err
+	}
+	return fmt.Errorf("reading page: %w", gocql.ErrConnectionClosed)
 }
 
 func TestIntegrationRetryLosesAndRepeatsNothing(t *testing.T) {

@@ -35,8 +35,9 @@ type Options struct {
 	// Consistency of the page reads (default LOCAL_QUORUM).
 	Consistency gocql.Consistency
 	// Prefetch is how many pages of a split are fetched ahead of the page
-	// the consumer processes (default 1): per split at most Prefetch pages
-	// the consumer has not taken yet exist at any time.
+	// the consumer processes (default 1): per split at most Prefetch built
+	// pages the consumer has not taken yet exist at any time, plus the
+	// response of one request sent ahead (see Pager).
 	Prefetch int
 	// Splits is the number of token-range splits wanted for a table scan
 	// (default 1: the whole table in one split). The plan follows the vnode
@@ -142,7 +143,9 @@ func (o Options) Validate() error {
 type Observer interface {
 	// PageFetched is called once per page delivered to the consumer queue:
 	// rows and bytes (of the rows area) of the page, 0 rows for an empty
-	// page, and the latency of the successful fetch attempt.
+	// page, and the latency of the successful fetch attempt: from sending
+	// its request to the response's arrival, plus the decode of its rows
+	// (not the time the response waited, sent ahead, for its turn).
 	PageFetched(stream string, split int, rows, bytes int, latency time.Duration)
 	// FetchRetry is called before retry number attempt (1-based) of a page
 	// after a retryable error err, with the wait before it.

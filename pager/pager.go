@@ -27,17 +27,47 @@ type Request struct {
 // Source is the seam between the paging logic and Cassandra: the gocql
 // implementation (CassandraSource) in production, a fake in unit tests.
 //
-// Fetch reads exactly one page of req.Split starting at req.State into b:
-// it calls b.Reset(schema, 0, uint32(req.Split.Index)) with the page's
-// schema, then appends each row (AppendCell... EndRow). It returns the
-// paging state of the next page; an empty state means the split is
-// finished. A page may have no rows and still a non-empty state. Fetch must
-// honour ctx, must not keep b or req.State after it returns, and is called
-// concurrently for different splits (each call with its own builder).
-// When Fetch fails the pager discards whatever b holds and, for a
-// retryable error, calls Fetch again with the same state.
+// Reading a page has two phases, so that the pager can send the request of
+// page k+1 while it decodes page k (the node works while the client
+// scans):
+//
+//   - Request sends the request of one page of req.Split, starting at
+//     req.State, and returns once its response has arrived (or the request
+//     failed), without decoding any row. It must honour ctx, which bounds
+//     the request only: the Response stays usable after ctx ends. It must
+//     not keep req.State after it returns.
+//   - The Response then gives the paging state of the next page (Next) at
+//     once, and its rows (Decode) on demand.
+//
+// For one split the pager has at most one Request in flight, and it may
+// run concurrently with the Decode of that split's previous page;
+// Requests and Decodes of different splits run concurrently. A failed
+// Request or Decode is retried, if IsRetryable says so, with the same
+// state: the pager discards whatever the builder holds and every request
+// sent ahead of the failed page.
 type Source interface {
-	Fetch(ctx context.Context, req Request, b *abi.PageBuilder) (next []byte, err error)
+	Request(ctx context.Context, req Request) (Response, error)
+}
+
+// Response is a page that has arrived and is not decoded yet. It belongs
+// to one goroutine at a time: the helper goroutine that requested it hands
+// it to the split's owner over a channel.
+type Response interface {
+	// Next returns the paging state of the page after this one; empty
+	// means this is the split's last page — which the pager only trusts
+	// once Decode has returned nil. The pager copies it.
+	Next() []byte
+	// Decode reads the page's rows into b: it calls b.Reset(schema, 0,
+	// uint32(split index)) with the page's schema, then appends each row
+	// (AppendCell... EndRow). It returns the error the read of the page
+	// ended with (for gocql, Iter.Close's), and releases the response: it
+	// is called at most once, must honour ctx and must not keep b.
+	Decode(ctx context.Context, b *abi.PageBuilder) error
+	// Close releases a response that will not be decoded (a request sent
+	// ahead that the pager discards because the split stops or a page
+	// before it must be retried). It is idempotent and a no-op after
+	// Decode.
+	Close()
 }
 
 // Plan is what a pager pages: the splits of the whole stream (all shards)
@@ -72,6 +102,30 @@ type Delivery struct {
 	// (Progress.Commit, then save a checkpoint) once the page is fully
 	// processed downstream. Position.Done marks the split's last page.
 	Position Position
+
+	recycle chan<- *abi.Page // the split owner's recycle slot; nil: none
+}
+
+// Release hands the page's buffers back to the owner of its split, which
+// builds a later page of the split in them instead of allocating new ones.
+// Call it once the consumer is done with the page for good: afterwards
+// nothing may read Page, any Row or cell of it, or any view over its
+// buffers (a host.Batch over it, a slice of its Data) on any goroutine,
+// because the next page overwrites them. Position stays valid (it has its
+// own memory).
+//
+// Release is optional: a page never released is left to the garbage
+// collector. It never blocks: the page is dropped when the owner has a
+// released page waiting already or the split has ended. It may be called
+// from any goroutine, at most once per page.
+func (d Delivery) Release() {
+	if d.recycle == nil || d.Page == nil {
+		return
+	}
+	select {
+	case d.recycle <- d.Page:
+	default:
+	}
 }
 
 // Stats are the counters of one pager, readable from any goroutine.
@@ -88,20 +142,43 @@ type Stats struct {
 // its own owner goroutine, and hands the pages to one consumer.
 //
 // Ownership:
-//   - Each split's paging state, counters, page builder and in-flight fetch
-//     (the gocql Iter inside the Source) belong to that split's owner
-//     goroutine (runSplit) and nobody else. A finished page and its
-//     Position are sent on the delivery channel and change owner: the
-//     owner never touches them again.
+//   - Each split's paging state, counters, page builder and the responses
+//     of its requests belong to that split's owner goroutine (runSplit,
+//     state in splitOwner) and nobody else. The owner sends each page
+//     request on a short-lived helper goroutine, which only performs the
+//     blocking request (Source.Request) and hands the response back to
+//     the owner over a channel; the owner waits for every helper it
+//     started before it exits (a cancelled or discarded request
+//     included), so no helper outlives its split. A finished page and its Position are sent on
+//     the delivery channel and change owner: the owner touches the page
+//     again only if the consumer hands it back with Delivery.Release, over
+//     the split's recycle channel (never blocking; dropped when full).
 //   - The consumer goroutine owns the calls to Resume, Start, Next and
 //     Progress, and the page number counter.
 //   - Close, Err and Stats may be called from any goroutine.
 //
-// Memory is bounded: a split owner takes one of its Prefetch credits
-// before fetching a page and Next gives it back when the consumer takes
-// the page, so per split at most Prefetch pages exist that the consumer
-// has not taken (plus the builder's buffer for the next one), whatever the
-// table size; a slow consumer stops the fetching (backpressure). At most
+// Request-ahead: as soon as the response of page k has arrived, and before
+// page k is decoded, the owner sends the request of page k+1 with the
+// paging state of page k's response, so the node reads page k+1 while the
+// client decodes page k. At most one request per split is in flight.
+//
+// Memory is bounded whatever the table size. A split owner takes one of
+// its Prefetch credits before it takes a page's response to decode it
+// (the first page's before it requests it), and Next gives it back
+// when the consumer takes the page; the owner sends the request of the
+// next page ahead only while it holds the credit of the current one. So
+// per split there exist at most:
+//   - Prefetch built pages the consumer has not taken (delivered ones and
+//     the one being decoded), plus
+//   - one response being received or received and not yet decoded (the
+//     request sent ahead: the driver's frame of about one page), plus
+//   - one page released by the consumer (Delivery.Release) waiting in the
+//     split's recycle slot to become the buffers of the next page built.
+//
+// The builder holds no buffers of its own between pages: each page takes
+// them (from the recycle slot or new) when its decode starts. A slow
+// consumer therefore stops the requests (backpressure): with all
+// credits out, the owner holds one response ahead and waits. At most
 // Concurrency splits are paged at a time.
 type Pager struct {
 	src  Source
@@ -429,28 +506,39 @@ loop:
 	close(p.out)
 }
 
+// splitOwner is the state of one split's owner goroutine (runSplit): the
+// split's builder, the request sent ahead and the size of the last page
+// built. Only that goroutine touches it; recycled is the one channel other
+// goroutines use (Delivery.Release sends on it).
+type splitOwner struct {
+	sp    Split
+	b     *abi.PageBuilder
+	ahead *inflight // the request of the next page, sent before the current one was decoded; nil: none
+	// recycled holds at most one page given back by Delivery.Release,
+	// whose buffers the next page is built in.
+	recycled           chan *abi.Page
+	holding            bool // the builder holds buffers (Reset since the last Page)
+	lastRows, lastData int  // of the last page built, to judge a recycled page
+}
+
 // runSplit is the owner goroutine of one split: it alone uses the split's
-// position, builder and the Source's fetch state for it.
+// position, builder and page responses (see Pager).
 func (p *Pager) runSplit(ctx context.Context, pos Position) {
-	sp := pos.SplitRange()
+	o := &splitOwner{sp: pos.SplitRange(), b: &abi.PageBuilder{}, recycled: make(chan *abi.Page, 1)}
+	sp := o.sp
 	d := p.opts.Prefetch
 	credits := make(chan struct{}, d)
 	for range d {
 		credits <- struct{}{}
 	}
-	b := &abi.PageBuilder{}
+	defer func() { o.ahead.discard() }()
 	for !pos.Done {
 		select {
 		case <-credits:
 		case <-ctx.Done():
 			return
 		}
-		if p.pageLim != nil {
-			if p.pageLim.Wait(ctx) != nil {
-				return
-			}
-		}
-		page, next, lat, err := p.fetch(ctx, sp, pos, b)
+		page, next, lat, err := p.fetch(ctx, o, pos)
 		if err != nil {
 			if ctx.Err() == nil {
 				p.fail(err)
@@ -471,7 +559,7 @@ func (p *Pager) runSplit(ctx context.Context, pos Position) {
 		}
 		p.obs.PageFetched(p.opts.Stream, sp.Index, rows, len(page.Data), lat)
 		select {
-		case p.out <- delivery{Delivery: Delivery{Page: page, Split: sp, Position: np}, credits: credits}:
+		case p.out <- delivery{Delivery: Delivery{Page: page, Split: sp, Position: np, recycle: o.recycled}, credits: credits}:
 		case <-ctx.Done():
 			return
 		}
@@ -491,6 +579,88 @@ func (p *Pager) runSplit(ctx context.Context, pos Position) {
 	}
 }
 
+// reuse gives the builder the buffers of a page released by the consumer,
+// if one is waiting and it is at least as large as the last page built
+// (else the builder's own allocation, sized like the last page, is
+// better: a smaller buffer would be regrown step by step). It is called
+// only while the builder holds no buffers (Recycle's buffers are taken at
+// the next Reset).
+func (o *splitOwner) reuse() {
+	select {
+	case pg := <-o.recycled:
+		if cap(pg.Data) >= o.lastData && cap(pg.Offsets) > o.lastRows {
+			o.b.Recycle(pg)
+		}
+	default:
+	}
+}
+
+// inflight is one page request running on a helper goroutine. The helper
+// only waits for the page rate limiter (for a first attempt) and performs
+// Source.Request; it hands the result to the split's owner on done and
+// exits. The owner takes the result with wait or drops it with discard,
+// and does one or the other before it exits, so the helper never outlives
+// the split.
+type inflight struct {
+	cancel context.CancelFunc // cancels the request (and the rate limiter wait)
+	done   chan requested     // capacity 1: the helper never blocks on it
+}
+
+// requested is the outcome of one Source.Request.
+type requested struct {
+	resp Response      // nil if err != nil
+	lat  time.Duration // from sending the request to its response
+	err  error
+}
+
+// request sends req on a helper goroutine. paced: first wait for the page
+// rate limiter (the first attempt of a page; retries are not paced).
+func (p *Pager) request(ctx context.Context, req Request, paced bool) *inflight {
+	ctx, cancel := context.WithCancel(ctx)
+	f := &inflight{cancel: cancel, done: make(chan requested, 1)}
+	go func() {
+		if paced && p.pageLim != nil {
+			if err := p.pageLim.Wait(ctx); err != nil {
+				f.done <- requested{err: fmt.Errorf("pager: waiting for the page rate limit: %w", err)}
+				return
+			}
+		}
+		rctx, rcancel := context.WithTimeout(ctx, p.opts.PageTimeout)
+		t0 := time.Now()
+		resp, err := p.src.Request(rctx, req)
+		lat := time.Since(t0)
+		rcancel()
+		if err != nil && resp != nil {
+			resp.Close()
+			resp = nil
+		}
+		if err == nil && resp == nil {
+			err = errors.New("pager: source returned neither a response nor an error")
+		}
+		f.done <- requested{resp: resp, lat: lat, err: err}
+	}()
+	return f
+}
+
+// wait returns the request's outcome; the caller owns the response.
+func (f *inflight) wait() requested {
+	r := <-f.done
+	f.cancel()
+	return r
+}
+
+// discard cancels the request, waits for its helper to finish and releases
+// the response if one arrived. A nil f is no request: nothing to do.
+func (f *inflight) discard() {
+	if f == nil {
+		return
+	}
+	f.cancel()
+	if r := <-f.done; r.resp != nil {
+		r.resp.Close()
+	}
+}
+
 // waitRows waits for n row tokens of the rate limiter, in bursts.
 func (p *Pager) waitRows(ctx context.Context, n int) error {
 	burst := p.rowLim.Burst()
@@ -505,25 +675,52 @@ func (p *Pager) waitRows(ctx context.Context, n int) error {
 }
 
 // fetch reads the page after pos, retrying retryable errors with the same
-// paging state. It returns ctx's error when ctx ends, a *FetchError when
-// the page cannot be read.
-func (p *Pager) fetch(ctx context.Context, sp Split, pos Position, b *abi.PageBuilder) (*abi.Page, []byte, time.Duration, error) {
+// paging state. o.ahead, if not nil, is that page's request, already in
+// flight: it is the first attempt. As soon as the page's response has
+// arrived, and before it is decoded, fetch sends the request of the page
+// after it (its paging state is known then) and leaves it in o.ahead; a
+// failed decode discards that request, since the page is then requested
+// again. fetch returns ctx's error when ctx ends, a *FetchError when the
+// page cannot be read.
+func (p *Pager) fetch(ctx context.Context, o *splitOwner, pos Position) (*abi.Page, []byte, time.Duration, error) {
+	sp, b := o.sp, o.b
 	req := Request{Split: sp, State: pos.PageState, PageSize: p.opts.PageSize, Page: pos.Pages + 1}
 	for attempt := 1; ; attempt++ {
-		fctx, cancel := context.WithTimeout(ctx, p.opts.PageTimeout)
-		b.Reset(nil, 0, uint32(sp.Index))
-		t0 := time.Now()
-		next, err := p.src.Fetch(fctx, req, b)
-		lat := time.Since(t0)
-		cancel()
+		f := o.ahead
+		o.ahead = nil
+		if f == nil {
+			f = p.request(ctx, req, attempt == 1)
+		}
+		r := f.wait()
+		err := r.err
 		if err == nil {
-			page := b.Page()
-			if page.Schema == nil {
-				err = errors.New("pager: source returned a page without a schema (Fetch must Reset the builder with the page's schema)")
-				return nil, nil, 0, p.fetchError(sp, pos, attempt, false, err)
+			next := bytes.Clone(r.resp.Next())
+			if len(next) > 0 {
+				o.ahead = p.request(ctx, Request{Split: sp, State: bytes.Clone(next), PageSize: p.opts.PageSize, Page: req.Page + 1}, true)
 			}
-			page.Split = uint32(sp.Index)
-			return page, bytes.Clone(next), lat, nil
+			if !o.holding {
+				o.reuse() // before Reset gives the builder buffers
+				o.holding = true
+			}
+			b.Reset(nil, 0, uint32(sp.Index))
+			t0 := time.Now()
+			err = r.resp.Decode(ctx, b)
+			lat := r.lat + time.Since(t0)
+			if err == nil {
+				page := b.Page()
+				if page.Schema == nil {
+					err = errors.New("pager: source returned a page without a schema (Decode must Reset the builder with the page's schema)")
+					return nil, nil, 0, p.fetchError(sp, pos, attempt, false, err)
+				}
+				page.Split = uint32(sp.Index)
+				o.holding = false // the page took the builder's buffers
+				o.lastRows, o.lastData = page.NumRows(), len(page.Data)
+				return page, next, lat, nil
+			}
+			// The page is requested again, and the page after it with the
+			// state of the new response.
+			o.ahead.discard()
+			o.ahead = nil
 		}
 		if ctx.Err() != nil {
 			return nil, nil, 0, ctx.Err()

@@ -3,8 +3,10 @@ package pager
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -333,8 +335,8 @@ func TestPerPageTimeoutRetriedParentCancelNot(t *testing.T) {
 }
 
 // A slow consumer holds the pager back: at any time each split has at most
-// Prefetch pages fetched (or being fetched) that the consumer has not
-// taken, plus the one it is taking.
+// Prefetch pages built that the consumer has not taken (delivered or being
+// decoded) plus one request sent ahead, and at most one request in flight.
 func TestBackpressureBoundsPagesInFlight(t *testing.T) {
 	for _, prefetch := range []int{1, 2, 4} {
 		t.Run("prefetch="+string(rune('0'+prefetch)), func(t *testing.T) {
@@ -378,33 +380,46 @@ func TestBackpressureBoundsPagesInFlight(t *testing.T) {
 			if n != splits*pages {
 				t.Fatalf("%d pages, want %d", n, splits*pages)
 			}
-			if maxAhead > prefetch+1 {
-				t.Fatalf("a split ran %d pages ahead of the consumer, bound is prefetch+1 = %d", maxAhead, prefetch+1)
+			// taken is counted after Next returns: it lags by the one page
+			// being taken, hence the +1 on top of Prefetch + 1 ahead.
+			if maxAhead > prefetch+2 {
+				t.Fatalf("a split ran %d pages ahead of the consumer, bound is prefetch+1 (+1 being taken) = %d", maxAhead, prefetch+2)
 			}
-			if maxTotal > conc*(prefetch+1) {
-				t.Fatalf("%d pages in flight, bound is concurrency×(prefetch+1) = %d", maxTotal, conc*(prefetch+1))
+			if maxTotal > conc*(prefetch+1)+1 {
+				t.Fatalf("%d pages in flight, bound is concurrency×(prefetch+1) (+1 being taken) = %d", maxTotal, conc*(prefetch+1)+1)
 			}
-			if maxAhead < prefetch {
-				t.Fatalf("never prefetched: max %d pages ahead, want %d", maxAhead, prefetch)
+			if maxAhead < prefetch+1 {
+				t.Fatalf("never prefetched and requested ahead: max %d pages ahead, want %d", maxAhead, prefetch+1)
 			}
+			f.checkReleased(t)
 		})
 	}
 }
 
-// The consumer stops taking pages: the fetchers stop after Prefetch pages
-// per split and wait; nothing is fetched after Close.
+// The consumer stops taking pages: each split owner builds its Prefetch
+// pages, sends exactly one request ahead and waits; nothing is requested
+// after Close.
 func TestConsumerWalksAwayReleasesEverything(t *testing.T) {
 	defer leakCheck(t)()
-	const prefetch = 2
-	f := newFake(evenPages(3, 50, 4))
+	const prefetch, splits = 2, 3
+	f := newFake(evenPages(splits, 50, 4))
 	reached := make(chan struct{})
 	var n atomic.Int32
+	var mu sync.Mutex
+	perSplit := map[int]int{}
+	var over []string
 	f.start = func(split, page int) {
-		if n.Add(1) == 3*prefetch { // every split fetched its Prefetch pages
+		mu.Lock()
+		perSplit[split]++
+		if perSplit[split] > prefetch+1 { // nothing was taken: prefetch pages + 1 ahead at most
+			over = append(over, fmt.Sprintf("split %d page %d", split, page))
+		}
+		mu.Unlock()
+		if n.Add(1) == splits*(prefetch+1) {
 			close(reached)
 		}
 	}
-	p := startPager(t, f, evenPlan(t, 3), Options{Stream: "s", Prefetch: prefetch, Concurrency: 3}, nil)
+	p := startPager(t, f, evenPlan(t, splits), Options{Stream: "s", Prefetch: prefetch, Concurrency: splits}, nil)
 	defer p.Close()
 	<-reached
 	// Walk away without taking anything; Close from two goroutines.
@@ -414,10 +429,19 @@ func TestConsumerWalksAwayReleasesEverything(t *testing.T) {
 		go func() { defer wg.Done(); p.Close() }()
 	}
 	wg.Wait()
-	after := f.fetches()
-	if after != 3*prefetch {
-		t.Fatalf("%d fetches before Close, want %d: the pager fetched past its credits", after, 3*prefetch)
+	if after := f.fetches(); after != splits*(prefetch+1) || len(over) > 0 {
+		t.Fatalf("%d requests before Close (beyond the bound: %v), want %d: the pager requested past its credits", after, over, splits*(prefetch+1))
 	}
+	decoded := 0
+	for _, e := range f.events() {
+		if strings.HasPrefix(e, "decoded ") {
+			decoded++
+		}
+	}
+	if decoded > splits*prefetch {
+		t.Fatalf("%d pages decoded with nothing taken, want at most %d", decoded, splits*prefetch)
+	}
+	f.checkReleased(t)
 	if _, err := p.Next(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Next after Close: %v", err)
 	}

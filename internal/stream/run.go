@@ -497,6 +497,12 @@ func (c *committer) apply(ctx context.Context, r result) error {
 		}
 	}
 	c.pages++
+	// The page's life ends here: the sinks have written its outputs (a
+	// Sink keeps no reference to a page after Write), the outputs that
+	// are views over it (host.Batch) die with r, the worker's chain keeps
+	// none after Process, and the dispatcher sampled a copy. Its buffers
+	// go back to its split's owner in the pager for a later page.
+	r.d.Release()
 	return nil
 }
 
