@@ -46,8 +46,9 @@ test: deps build plugins-check plugins-test cassandra vet test-go fuzz-smoke ben
 vet:
 	$(GO) vet ./...
 
+# test/restart restarts the shared node, so test-restart runs it alone, last.
 test-go:
-	$(GO) test $(TESTFLAGS) ./...
+	$(GO) test $(TESTFLAGS) $$($(GO) list ./... | grep -v '/test/restart$$')
 
 ## bench-smoke: a small run of the side-by-side benchmark, so the script keeps working
 bench-smoke:

@@ -63,6 +63,9 @@ func needTools(t *testing.T, tools ...string) {
 // plugin test with -expect), exactly as a plugin author would.
 func TestPluginNewScaffoldsBuildAndPass(t *testing.T) {
 	if testing.Short() {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI must build the scaffold of every language: do not pass -short")
+		}
 		t.Skip("builds a plugin in every language (-short)")
 	}
 	root := repoRoot(t)
