@@ -33,6 +33,12 @@ func BenchmarkPageBuilder10Cols(b *testing.B) {
 	pb := NewPageBuilder(s, 1, 0)
 	b.ReportAllocs()
 	b.ResetTimer()
+	buildRows(b, pb, s, cells)
+}
+
+// buildRows appends the row cells once per benchmark iteration, starting a
+// new page (the old one dropped) every benchPageRows rows.
+func buildRows(b *testing.B, pb *PageBuilder, s *Schema, cells [][]byte) {
 	rows := 0
 	for b.Loop() {
 		for _, c := range cells {
@@ -222,20 +228,7 @@ func BenchmarkPageBuilder10ColsGC(b *testing.B) {
 	pb := NewPageBuilder(s, 1, 0)
 	defer cycleGC(true)()
 	b.ReportAllocs()
-	rows := 0
-	for b.Loop() {
-		for _, c := range cells {
-			pb.AppendCell(c)
-		}
-		if err := pb.EndRow(); err != nil {
-			b.Fatal(err)
-		}
-		if rows++; rows == benchPageRows {
-			_ = pb.Page()
-			pb.Reset(s, 1, 0)
-			rows = 0
-		}
-	}
+	buildRows(b, pb, s, cells)
 }
 
 // cycleGC, when on, keeps the garbage collector cycling on another
@@ -296,20 +289,7 @@ func BenchmarkPageBuilderVsReference(b *testing.B) {
 			pb := NewPageBuilder(s, 1, 0)
 			defer cycleGC(gc)()
 			b.ReportAllocs()
-			rows := 0
-			for b.Loop() {
-				for _, c := range cells {
-					pb.AppendCell(c)
-				}
-				if err := pb.EndRow(); err != nil {
-					b.Fatal(err)
-				}
-				if rows++; rows == benchPageRows {
-					_ = pb.Page()
-					pb.Reset(s, 1, 0)
-					rows = 0
-				}
-			}
+			buildRows(b, pb, s, cells)
 		})
 	}
 }
