@@ -16,7 +16,8 @@ import (
 )
 
 // Spec says what a stream reads: either a table (Keyspace, Table, and
-// optionally Columns and Where) or a CQL statement (CQL with Args).
+// optionally Columns, Where and AllowFiltering) or a CQL statement (CQL
+// with Args).
 //
 // Table mode pages the table by token ranges:
 //
@@ -25,18 +26,24 @@ import (
 // The partition key columns come from system_schema.columns. A user
 // Where is ANDed in front of the token restriction (CQL WHERE clauses are
 // conjunctions, so no parentheses are needed) and its bind values
-// (WhereArgs) come first. Filtering on a non-key column needs ALLOW
-// FILTERING, which sluice adds whenever Where is set: the scan reads the
-// whole table anyway, so it costs nothing more.
+// (WhereArgs) come first. ALLOW FILTERING is appended only when Where is
+// set and AllowFiltering is true, as Cassandra requires when Where
+// restricts columns outside the primary key; without it Cassandra refuses
+// such a Where. (Until sluice honoured AllowFiltering it appended ALLOW
+// FILTERING to every Where: the query text, hence the checkpoint
+// fingerprint, of a table-mode stream with a Where and without
+// AllowFiltering changed, and its old checkpoints are refused.)
 //
 // CQL mode runs the statement as given, in one split (no token ranges):
-// keep it simple, or express the scan in table mode to get splits.
+// keep it simple, or express the scan in table mode to get splits. A CQL
+// statement that filters carries its own ALLOW FILTERING.
 type Spec struct {
-	Keyspace  string   // as in system_schema (case-sensitive)
-	Table     string   // as in system_schema (case-sensitive)
-	Columns   []string // names as in system_schema; empty = every column, in SELECT * order
-	Where     string   // optional restriction, without the WHERE keyword
-	WhereArgs []any    // bind values of Where's ? markers
+	Keyspace       string   // as in system_schema (case-sensitive)
+	Table          string   // as in system_schema (case-sensitive)
+	Columns        []string // names as in system_schema; empty = every column, in SELECT * order
+	Where          string   // optional restriction, without the WHERE keyword
+	WhereArgs      []any    // bind values of Where's ? markers
+	AllowFiltering bool     // append ALLOW FILTERING to a scan with a Where (no effect without one)
 
 	CQL  string // a SELECT statement; exclusive with Keyspace/Table
 	Args []any  // bind values of CQL
@@ -79,8 +86,8 @@ func NewCassandraSource(ctx context.Context, s *gocql.Session, spec Spec, opts O
 	opts = opts.WithDefaults()
 	src := &CassandraSource{session: s, consistency: opts.Consistency, splits: opts.Splits}
 	if spec.CQL != "" {
-		if spec.Keyspace != "" || spec.Table != "" || len(spec.Columns) > 0 || spec.Where != "" {
-			return nil, errors.New("pager: source: give either CQL or keyspace/table (with columns and where), not both")
+		if spec.Keyspace != "" || spec.Table != "" || len(spec.Columns) > 0 || spec.Where != "" || len(spec.WhereArgs) > 0 || spec.AllowFiltering {
+			return nil, errors.New("pager: source: give either CQL or keyspace/table (with columns, where and allow_filtering), not both")
 		}
 		if !strings.EqualFold(firstWord(spec.CQL), "select") {
 			return nil, fmt.Errorf("pager: source: CQL must be a SELECT statement, got %q", truncateString(NormalizeCQL(spec.CQL), 60))
@@ -126,8 +133,12 @@ func NewCassandraSource(ctx context.Context, s *gocql.Session, spec Spec, opts O
 	token := "token(" + strings.Join(pk, ", ") + ")"
 	tokenCond := token + " > ? AND " + token + " <= ?"
 	if w := strings.TrimSpace(spec.Where); w != "" {
-		src.wholeStmt = from + " WHERE " + w + " ALLOW FILTERING"
-		src.tokenStmt = from + " WHERE " + w + " AND " + tokenCond + " ALLOW FILTERING"
+		filtering := ""
+		if spec.AllowFiltering {
+			filtering = " ALLOW FILTERING"
+		}
+		src.wholeStmt = from + " WHERE " + w + filtering
+		src.tokenStmt = from + " WHERE " + w + " AND " + tokenCond + filtering
 	} else {
 		src.wholeStmt = from
 		src.tokenStmt = from + " WHERE " + tokenCond
@@ -455,7 +466,7 @@ func checkWhere(w string) error {
 		case wd == "allow" && next == "filtering",
 			wd == "limit", wd == "order" && next == "by", wd == "group" && next == "by",
 			wd == "per" && next == "partition", wd == "where", wd == "or":
-			return fmt.Errorf("pager: where %q: give only restrictions joined by AND, without WHERE, OR, LIMIT, ORDER BY, GROUP BY, PER PARTITION LIMIT or ALLOW FILTERING (sluice adds ALLOW FILTERING itself)", w)
+			return fmt.Errorf("pager: where %q: give only restrictions joined by AND, without WHERE, OR, LIMIT, ORDER BY, GROUP BY, PER PARTITION LIMIT or ALLOW FILTERING (for ALLOW FILTERING, set allow_filtering = true in [stream.source])", w)
 		}
 	}
 	return nil

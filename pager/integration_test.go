@@ -258,7 +258,7 @@ func TestIntegrationSplitsUnionEqualsSingleScan(t *testing.T) {
 		}
 	})
 	t.Run("where with token ranges", func(t *testing.T) {
-		w := Spec{Keyspace: itKeyspace, Table: scanTable, Where: "v = ?", WhereArgs: []any{42}}
+		w := Spec{Keyspace: itKeyspace, Table: scanTable, Where: "v = ?", WhereArgs: []any{42}, AllowFiltering: true}
 		res, p := runScan(t, s, w, Options{Stream: "where", PageSize: 50, Splits: 8, Concurrency: 4, Consistency: gocql.One})
 		if len(res.digests) != scanRows/100 {
 			t.Fatalf("where v = 42: %d rows, want %d", len(res.digests), scanRows/100)
@@ -291,14 +291,14 @@ func TestIntegrationEmptyPages(t *testing.T) {
 		}
 	})
 	t.Run("filter matching nothing", func(t *testing.T) {
-		res, p := runScan(t, s, Spec{Keyspace: itKeyspace, Table: scanTable, Where: "v = 1000"},
+		res, p := runScan(t, s, Spec{Keyspace: itKeyspace, Table: scanTable, Where: "v = 1000", AllowFiltering: true},
 			Options{Stream: "empty", PageSize: 100, Splits: 4, Consistency: gocql.One})
 		if len(res.digests) != 0 || res.empty != res.pages || res.pages < len(p.Plan().Splits) {
 			t.Fatalf("%d rows in %d pages (%d empty), %d splits", len(res.digests), res.pages, res.empty, len(p.Plan().Splits))
 		}
 	})
 	t.Run("sparse filter with small pages", func(t *testing.T) {
-		res, _ := runScan(t, s, Spec{Keyspace: itKeyspace, Table: scanTable, Where: "v = 7"},
+		res, _ := runScan(t, s, Spec{Keyspace: itKeyspace, Table: scanTable, Where: "v = 7", AllowFiltering: true},
 			Options{Stream: "sparse", PageSize: 3, Consistency: gocql.One})
 		if len(res.digests) != scanRows/100 {
 			t.Fatalf("%d rows, want %d", len(res.digests), scanRows/100)
