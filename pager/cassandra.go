@@ -28,15 +28,21 @@ import (
 // conjunctions, so no parentheses are needed) and its bind values
 // (WhereArgs) come first. ALLOW FILTERING is appended only when Where is
 // set and AllowFiltering is true, as Cassandra requires when Where
-// restricts columns outside the primary key; without it Cassandra refuses
-// such a Where. (Until sluice honoured AllowFiltering it appended ALLOW
-// FILTERING to every Where: the query text, hence the checkpoint
-// fingerprint, of a table-mode stream with a Where and without
+// restricts columns outside the primary key; without it such a Where is
+// refused by NewCassandraSource, with an error saying to set
+// allow_filtering = true. (Until sluice honoured AllowFiltering it
+// appended ALLOW FILTERING to every Where: the query text, hence the
+// checkpoint fingerprint, of a table-mode stream with a Where and without
 // AllowFiltering changed, and its old checkpoints are refused.)
 //
 // CQL mode runs the statement as given, in one split (no token ranges):
 // keep it simple, or express the scan in table mode to get splits. A CQL
 // statement that filters carries its own ALLOW FILTERING.
+//
+// NewCassandraSource prepares the statement the source will run and
+// checks every bind value against its marker's type, so everything a run
+// would refuse on its first page is refused at build time as a
+// *SourceError (see prepare.go).
 type Spec struct {
 	Keyspace       string   // as in system_schema (case-sensitive)
 	Table          string   // as in system_schema (case-sensitive)
@@ -79,6 +85,15 @@ type CassandraSource struct {
 
 // NewCassandraSource checks spec against the schema and returns the source
 // of its rows. opts supplies Consistency and Splits (defaults applied).
+//
+// It prepares the statement the source will run (the whole-table statement
+// for one split or a CQL statement, the token-range statement for more)
+// and marshals every bind value against its marker's type, so everything
+// the first page would be refused for is refused here: a missing table or
+// column, a Where Cassandra rejects or that needs AllowFiltering, too few
+// or too many values, a value of the wrong type or out of range. Those
+// problems are returned as a *SourceError (a configuration problem);
+// other errors (the node unreachable, a timeout) are returned as they are.
 func NewCassandraSource(ctx context.Context, s *gocql.Session, spec Spec, opts Options) (*CassandraSource, error) {
 	if s == nil {
 		return nil, errors.New("pager: nil session")
@@ -87,19 +102,22 @@ func NewCassandraSource(ctx context.Context, s *gocql.Session, spec Spec, opts O
 	src := &CassandraSource{session: s, consistency: opts.Consistency, splits: opts.Splits}
 	if spec.CQL != "" {
 		if spec.Keyspace != "" || spec.Table != "" || len(spec.Columns) > 0 || spec.Where != "" || len(spec.WhereArgs) > 0 || spec.AllowFiltering {
-			return nil, errors.New("pager: source: give either CQL or keyspace/table (with columns, where and allow_filtering), not both")
+			return nil, &SourceError{Key: "cql", Msg: "give either CQL or keyspace/table (with columns, where and allow_filtering), not both"}
 		}
 		if !strings.EqualFold(firstWord(spec.CQL), "select") {
-			return nil, fmt.Errorf("pager: source: CQL must be a SELECT statement, got %q", truncateString(NormalizeCQL(spec.CQL), 60))
+			return nil, &SourceError{Key: "cql", Msg: fmt.Sprintf("CQL must be a SELECT statement, got %q", truncateString(NormalizeCQL(spec.CQL), 60))}
 		}
 		src.cqlMode = true
 		src.query = NormalizeCQL(spec.CQL)
 		src.wholeStmt = spec.CQL
 		src.args = slices.Clone(spec.Args)
+		if err := src.prepare(ctx, spec); err != nil {
+			return nil, err
+		}
 		return src, nil
 	}
 	if spec.Keyspace == "" || spec.Table == "" {
-		return nil, errors.New("pager: source: need a keyspace and a table, or a CQL statement")
+		return nil, &SourceError{Key: "table", Msg: "need a keyspace and a table, or a CQL statement"}
 	}
 	if err := checkWhere(spec.Where); err != nil {
 		return nil, err
@@ -146,6 +164,9 @@ func NewCassandraSource(ctx context.Context, s *gocql.Session, spec Spec, opts O
 	src.query = NormalizeCQL(src.wholeStmt)
 	src.args = slices.Clone(spec.WhereArgs)
 	src.keyspace, src.table = spec.Keyspace, spec.Table
+	if err := src.prepare(ctx, spec); err != nil {
+		return nil, err
+	}
 	return src, nil
 }
 
@@ -156,6 +177,20 @@ func (s *CassandraSource) Query() string { return s.wholeStmt }
 // TokenQuery returns the statement run for a token-range split ("" in CQL
 // mode): the whole-table query restricted by token(pk) > ? AND token(pk) <= ?.
 func (s *CassandraSource) TokenQuery() string { return s.tokenStmt }
+
+// Schema returns the schema of every page the source delivers: the
+// result columns of the prepared statement, in order, with their ABI
+// types (probe columns, see capture.go, are not part of it). It is known
+// once NewCassandraSource returns, before any row is read, so a caller can
+// run each plugin chain once on an empty page of the real schema. Every
+// page's schema is this very value; it is shared and must not be
+// modified. A page whose result columns differ (the table was altered
+// during the scan) fails with errSchemaChanged rather than changing it.
+func (s *CassandraSource) Schema() *abi.Schema {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.schema
+}
 
 // Plan computes the split plan: one whole-table split in CQL mode or when
 // Options.Splits is 1, else SplitRing over the ring's vnode tokens (read
@@ -407,7 +442,7 @@ func tableColumns(ctx context.Context, s *gocql.Session, ks, table string) ([]co
 		return nil, fmt.Errorf("pager: reading the columns of %s.%s from system_schema.columns: %w", ks, table, err)
 	}
 	if len(cols) == 0 {
-		return nil, fmt.Errorf("pager: table %s.%s does not exist (names are case-sensitive, as in system_schema)", ks, table)
+		return nil, &SourceError{Key: "table", Msg: fmt.Sprintf("table %s.%s does not exist (names are case-sensitive, as in system_schema)", ks, table)}
 	}
 	rank := map[string]int{"partition_key": 0, "clustering": 1, "static": 2, "regular": 3}
 	slices.SortStableFunc(cols, func(a, b column) int {
@@ -439,10 +474,10 @@ func selectColumns(cols []column, spec Spec) ([]column, error) {
 			for i, c := range cols {
 				names[i] = c.name
 			}
-			return nil, fmt.Errorf("pager: table %s.%s has no column %q (columns: %s)", spec.Keyspace, spec.Table, n, strings.Join(names, ", "))
+			return nil, &SourceError{Key: "columns", Column: n, Msg: fmt.Sprintf("table %s.%s has no column %q (columns: %s)", spec.Keyspace, spec.Table, n, strings.Join(names, ", "))}
 		}
 		if seen[n] {
-			return nil, fmt.Errorf("pager: column %q selected twice", n)
+			return nil, &SourceError{Key: "columns", Column: n, Msg: fmt.Sprintf("column %q selected twice", n)}
 		}
 		seen[n] = true
 		out = append(out, c)
@@ -466,7 +501,7 @@ func checkWhere(w string) error {
 		case wd == "allow" && next == "filtering",
 			wd == "limit", wd == "order" && next == "by", wd == "group" && next == "by",
 			wd == "per" && next == "partition", wd == "where", wd == "or":
-			return fmt.Errorf("pager: where %q: give only restrictions joined by AND, without WHERE, OR, LIMIT, ORDER BY, GROUP BY, PER PARTITION LIMIT or ALLOW FILTERING (for ALLOW FILTERING, set allow_filtering = true in [stream.source])", w)
+			return &SourceError{Key: "where", Msg: fmt.Sprintf("where %q: give only restrictions joined by AND, without WHERE, OR, LIMIT, ORDER BY, GROUP BY, PER PARTITION LIMIT or ALLOW FILTERING (for ALLOW FILTERING, set allow_filtering = true in [stream.source])", w)}
 		}
 	}
 	return nil

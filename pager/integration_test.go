@@ -565,16 +565,22 @@ func TestIntegrationCassandraStore(t *testing.T) {
 // Faults from the real driver: a per-page timeout is classified retryable
 // (and the retries run out), an invalid query is not (one attempt). Both
 // stop the stream with a *FetchError naming the split, page and resume
-// position.
+// position. A query invalid from the start is refused by
+// NewCassandraSource (TestIntegrationSourceRefusesAtBuild), so the invalid
+// query here is one that became invalid after the build: its table was
+// dropped.
 func TestIntegrationFaults(t *testing.T) {
 	s := itSession(t)
 	loadScan(t, s)
 	defer leakCheck(t)()
 	ctx := context.Background()
-	run := func(spec Spec, opts Options) (*FetchError, error) {
+	run := func(spec Spec, opts Options, afterBuild func()) (*FetchError, error) {
 		src, err := NewCassandraSource(ctx, s, spec, opts)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if afterBuild != nil {
+			afterBuild()
 		}
 		plan, err := src.Plan(ctx)
 		if err != nil {
@@ -605,14 +611,19 @@ func TestIntegrationFaults(t *testing.T) {
 	}
 	t.Run("page timeout is retried until the retries run out", func(t *testing.T) {
 		fe, err := run(Spec{Keyspace: itKeyspace, Table: scanTable},
-			Options{Stream: "timeouts", PageSize: 500, PageTimeout: time.Nanosecond, Retries: 2, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, Consistency: gocql.One})
+			Options{Stream: "timeouts", PageSize: 500, PageTimeout: time.Nanosecond, Retries: 2, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, Consistency: gocql.One}, nil)
 		if !fe.Retryable || fe.Attempts != 3 || fe.Page != 1 || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("%+v", fe)
 		}
 	})
 	t.Run("invalid query is not retried", func(t *testing.T) {
-		fe, err := run(Spec{Keyspace: itKeyspace, Table: scanTable, Where: "nope = 1"},
-			Options{Stream: "invalid", Splits: 4, Retries: 5, Consistency: gocql.One})
+		const gone = itKeyspace + ".faults_gone"
+		testutil.Exec(t, s, "DROP TABLE IF EXISTS "+gone)
+		testutil.Exec(t, s, "CREATE TABLE "+gone+" (k int PRIMARY KEY, v int)")
+		testutil.Exec(t, s, "INSERT INTO "+gone+" (k, v) VALUES (1, 1)")
+		fe, err := run(Spec{Keyspace: itKeyspace, Table: "faults_gone"},
+			Options{Stream: "invalid", Splits: 4, Retries: 5, Consistency: gocql.One},
+			func() { testutil.Exec(t, s, "DROP TABLE "+gone) })
 		if fe.Retryable || fe.Attempts != 1 || fe.Stream != "invalid" {
 			t.Fatalf("%+v", fe)
 		}
