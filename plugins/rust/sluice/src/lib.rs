@@ -102,21 +102,28 @@ pub trait Plugin: Sized + 'static {
         None
     }
 
-    /// Replaces the state with a snapshot of an earlier instance. The default, for
-    /// plugins without state, logs a warning and drops non-empty state.
+    /// Replaces the state with a snapshot of an earlier instance (maybe an earlier
+    /// version of the plugin: refuse state you cannot read).
+    ///
+    /// The default, for plugins that keep no state, accepts empty state and refuses
+    /// any other with an error saying that the plugin cannot restore state: the host
+    /// then keeps the instance that produced the state running instead of swapping
+    /// (ABI.md section 5), so state is never silently lost.
     fn restore(&mut self, state: &[u8]) -> Result<(), Error> {
-        if !state.is_empty() {
-            log(
-                Level::Warn,
-                &format!(
-                    "sluice sdk: plugin {} does not implement restore: dropping {} bytes of state from the previous instance",
-                    std::any::type_name::<Self>(),
-                    state.len()
-                ),
-            );
+        if state.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        Err(no_restore_error(state.len()))
     }
+}
+
+/// The error of the default [`Plugin::restore`] for `len` (> 0) bytes of state. The Go
+/// and AssemblyScript SDKs use the same words.
+pub(crate) fn no_restore_error(len: usize) -> Error {
+    Error::new(format!(
+        "sluice sdk: plugin cannot restore state: it implements no restore, so the {} bytes of state of the instance it replaces would be lost",
+        len
+    ))
 }
 
 /// Exports a [`Plugin`] type as the module's plugin: `sluice::plugin!(MyPlugin);`

@@ -677,16 +677,20 @@ fn lifecycle() {
         Section::Rows { rows, .. } => assert_eq!(rows[0][0], Some(2u64.to_be_bytes().to_vec())),
         s => panic!("{:?}", s),
     }
-    // A plugin without state: empty snapshot, non-empty restore warns and succeeds.
+    // A plugin without restore: empty snapshot; empty state is accepted, non-empty
+    // state refused (ABI.md section 5: never dropped silently).
     let mut h = Harness::<Rec>::new(&Config::default()).unwrap();
     assert!(h.snapshot().unwrap().is_empty());
     assert_eq!(h.flush().unwrap(), None);
     take_logs();
-    h.restore(&[1, 2]).unwrap();
-    let logs = take_logs();
-    assert_eq!(logs.len(), 1);
-    assert_eq!(logs[0].0, Level::Warn);
-    assert!(logs[0].1.contains("dropping 2 bytes"), "{}", logs[0].1);
+    h.restore(&[]).unwrap();
+    let e = h.restore(&[1, 2]).unwrap_err();
+    assert_eq!(
+        e.message(),
+        "sluice sdk: plugin cannot restore state: it implements no restore, so the 2 bytes of state of the instance it replaces would be lost"
+    );
+    assert_eq!(e.row(), None);
+    assert!(take_logs().is_empty());
 }
 
 #[test]
