@@ -2,7 +2,6 @@
 
 import { Config } from "./config";
 import { PluginError } from "./error";
-import { logWarn } from "./log";
 import { Output } from "./output";
 import { Page } from "./page";
 
@@ -36,16 +35,27 @@ export abstract class Plugin {
   }
 
   /**
-   * Replaces the state with a snapshot of an earlier instance. The default, for
-   * plugins without state, logs a warning and drops non-empty state.
+   * Replaces the state with a snapshot of an earlier instance (maybe an earlier
+   * version of the plugin: refuse state you cannot read).
+   *
+   * The default, for plugins that keep no state, accepts empty state and refuses any
+   * other with an error saying that the plugin cannot restore state: the host then
+   * keeps the instance that produced the state running instead of swapping (ABI.md
+   * section 5), so state is never silently lost.
    */
   restore(state: Uint8Array): PluginError | null {
-    if (state.length > 0) {
-      logWarn("sluice sdk: plugin does not implement restore: dropping " + state.length.toString() +
-        " bytes of state from the previous instance");
-    }
-    return null;
+    if (state.length == 0) return null;
+    return noRestoreError(state.length);
   }
+}
+
+/**
+ * The error of the default Plugin.restore for len (> 0) bytes of state. The Go and
+ * Rust SDKs use the same words.
+ */
+function noRestoreError(len: i32): PluginError {
+  return new PluginError("sluice sdk: plugin cannot restore state: it implements no restore, so the " +
+    len.toString() + " bytes of state of the instance it replaces would be lost");
 }
 
 let registered: Plugin | null = null;

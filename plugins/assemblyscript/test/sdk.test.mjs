@@ -350,6 +350,17 @@ test("selection, routes, rows, flush, snapshot and restore", async () => {
   assert.deepEqual(Array.from(f[0].rows[0][0]), [0, 0, 0, 0, 0, 0, 0, 2]);
 });
 
+test("a plugin without restore accepts empty state and refuses any other", () => {
+  // filter implements no restore: the SDK's default answers (ABI.md section 5).
+  const fl = new Instance(readFileSync("../examples/filter/assemblyscript/filter.wasm"));
+  assert.equal(fl.init([["column", "age"], ["op", "is_null"]]), null);
+  assert.equal(fl.snapshot().length, 0, "no state");
+  assert.equal(fl.restore(new Uint8Array(0)), null);
+  assert.deepEqual(fl.restore(Uint8Array.of(1, 2, 3)), [{ kind: "error", row: -1,
+    message: "sluice sdk: plugin cannot restore state: it implements no restore, so the 3 bytes of state of the instance it replaces would be lost" }]);
+  assert.deepEqual(fl.logs, []);
+});
+
 test("row writer encodes every type and keeps errors to endRow", async () => {
   const x = await exerciser();
   x.init([["mode", "write"]]);
