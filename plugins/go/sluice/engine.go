@@ -133,7 +133,7 @@ func (e *engine) restore(state []byte) []byte {
 		if len(state) > 0 {
 			// As for a module without sluice_restore (ABI.md section 5):
 			// refuse the swap rather than lose the state.
-			return e.errorResult(fmt.Errorf("sluice sdk: plugin %T does not implement sluice.Snapshotter and cannot restore the %d bytes of state of the instance it replaces", e.plugin, len(state)))
+			return e.errorResult(noRestoreError(len(state)))
 		}
 		return nil
 	}
@@ -141,6 +141,14 @@ func (e *engine) restore(state []byte) []byte {
 		return e.errorResult(err)
 	}
 	return nil
+}
+
+// noRestoreError is the error of a plugin that is not a Snapshotter handed
+// n (> 0) bytes of state. The Rust and AssemblyScript SDKs, whose default
+// restore refuses state the same way, use the same words, so every build
+// of a plugin reports the same message.
+func noRestoreError(n int) error {
+	return fmt.Errorf("sluice sdk: plugin cannot restore state: it implements no restore, so the %d bytes of state of the instance it replaces would be lost", n)
 }
 
 // encodeOutput encodes what the plugin wrote to e.out; nil is the empty

@@ -421,8 +421,12 @@ func TestSnapshotRestore(t *testing.T) {
 	if err := hn.Restore(nil); err != nil {
 		t.Fatalf("restore of no state: %v", err)
 	}
-	if err := hn.Restore([]byte("S1")); err == nil || !strings.Contains(err.Error(), "does not implement sluice.Snapshotter") {
-		t.Fatalf("restore into stateless: %v", err)
+	if err := hn.Restore([]byte{}); err != nil {
+		t.Fatalf("restore of empty state: %v", err)
+	}
+	const want = "sluice sdk: plugin cannot restore state: it implements no restore, so the 2 bytes of state of the instance it replaces would be lost"
+	if err := hn.Restore([]byte("S1")); !errors.As(err, &re) || re.Message != want || re.Row != -1 {
+		t.Fatalf("restore into stateless: %v, want ERROR (row -1) %q", err, want)
 	}
 }
 
