@@ -59,6 +59,10 @@
  * error recorded during a call that then returns SLUICE_OK is reported
  * anyway. The SLUICE_WITH_* macros must be defined before the include in
  * the SLUICE_IMPLEMENTATION file: they decide which exports the module has.
+ * Without SLUICE_WITH_SNAPSHOT the module exports neither sluice_snapshot
+ * nor sluice_restore, so the host refuses non-empty state from the instance
+ * it replaces (ABI.md section 5) and accepts empty state, as the other SDKs
+ * do for a plugin without restore.
  *
  * # Lifecycle, memory and lifetimes
  *
