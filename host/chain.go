@@ -93,6 +93,30 @@ func (c *Chain) run(ctx context.Context, from int, in Batch, out *Outputs) error
 	return nil
 }
 
+// ProbeSchema runs every plugin once on a page of schema with no rows, as
+// `sluice check` and start-up do before any row is read: a plugin that
+// checks its columns per page (a column it needs is missing, or of another
+// type) fails here. Plugin i+1 is probed with the schema of plugin i's
+// default output (the same schema when plugin i answered with a selection
+// or nothing). Outputs are discarded. This is the one call with an empty
+// page a plugin sees (abi/ABI.md, "The schema probe").
+func (c *Chain) ProbeSchema(ctx context.Context, schema *abi.Schema) error {
+	if c.closed {
+		return fmt.Errorf("host: chain probe: %w", ErrClosed)
+	}
+	cur := Batch{page: abi.NewPageBuilder(schema, 0, 0).Page()}
+	for _, inst := range c.insts {
+		o, err := inst.ProcessBatch(ctx, cur)
+		if err != nil {
+			return err
+		}
+		if def := o.Default(); len(def) > 0 {
+			cur = concat(def, 0, 0)
+		}
+	}
+	return nil
+}
+
 // Flush flushes the plugins in order at the end of the stream: the default
 // output of plugin i's flush is fed through plugins i+1.. (as pages
 // numbered like the last page the chain processed); named outputs are
@@ -168,6 +192,53 @@ func (c *Chain) Swap(ctx context.Context, i int, next *Instance) error {
 	if err := old.Close(ctx); err != nil {
 		return fmt.Errorf("host: swap plugin %q: swapped, but closing the old instance failed: %w", old.Plugin(), err)
 	}
+	return nil
+}
+
+// PrepareSwap is the fallible first phase of a two-phase swap: it carries
+// the state of running plugin i into next (snapshot, then restore) without
+// putting next in place. The caller then either calls CommitSwap(i, next),
+// with no page processed in between, or closes next (roll back); the chain
+// keeps running the old instance until CommitSwap. Swap is both phases at
+// once, for a single chain.
+//
+// PrepareSwap does not take ownership of next: on error the caller closes
+// it. A failed snapshot leaves the running instance dead (it failed), so the
+// chain fails at its next page; a failed restore leaves it untouched.
+func (c *Chain) PrepareSwap(ctx context.Context, i int, next *Instance) error {
+	if c.closed {
+		return fmt.Errorf("host: chain swap: %w", ErrClosed)
+	}
+	if i < 0 || i >= len(c.insts) {
+		return fmt.Errorf("host: chain swap: plugin index %d out of range [0, %d)", i, len(c.insts))
+	}
+	if next == c.insts[i] {
+		return fmt.Errorf("host: chain swap: plugin %d: the new instance is the running one", i)
+	}
+	old := c.insts[i]
+	state, err := old.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("host: swap plugin %q: snapshot of the running instance failed, not swapped: %w", old.Plugin(), err)
+	}
+	if err := next.Restore(ctx, state); err != nil {
+		return fmt.Errorf("host: swap plugin %q: restoring %d bytes of state into module %s failed; still running module %s: %w",
+			old.Plugin(), len(state), next.Module().ShortHash(), old.Module().ShortHash(), err)
+	}
+	return nil
+}
+
+// CommitSwap is the second phase of a two-phase swap: it puts next, prepared
+// by PrepareSwap, in place of plugin i and closes the old instance. It takes
+// ownership of next. It cannot fail except by misuse (a closed chain, an index
+// out of range), in which case next is closed.
+func (c *Chain) CommitSwap(ctx context.Context, i int, next *Instance) error {
+	if c.closed || i < 0 || i >= len(c.insts) {
+		_ = next.Close(ctx)
+		return fmt.Errorf("host: chain commit swap of plugin %d: chain closed or index out of range", i)
+	}
+	old := c.insts[i]
+	c.insts[i] = next
+	_ = old.Close(ctx)
 	return nil
 }
 

@@ -9,20 +9,23 @@ import (
 )
 
 // Defaults of Options, applied by Options.WithDefaults to zero fields.
+// They are also sluice's config defaults (internal/config/defaults.go
+// takes them from here), so a stream configured with no values and a
+// pager built with zero Options page alike.
 const (
 	DefaultPageSize    = 5000
 	DefaultPrefetch    = 1
 	DefaultSplits      = 1
-	DefaultConcurrency = 4
-	DefaultPageTimeout = 60 * time.Second
+	DefaultConcurrency = 1
+	DefaultPageTimeout = 30 * time.Second
 	DefaultRetries     = 5
 	DefaultBackoffBase = 100 * time.Millisecond
-	DefaultBackoffMax  = 10 * time.Second
+	DefaultBackoffMax  = 5 * time.Second
 )
 
 // DefaultConsistency is the read consistency when Options.Consistency is
 // left at its zero value (gocql.Any, which is not valid for reads).
-const DefaultConsistency = gocql.LocalQuorum
+const DefaultConsistency = gocql.LocalOne
 
 // Options configure paging. The zero value of a field means its default
 // (see WithDefaults); Validate reports nonsensical values.

@@ -9,11 +9,15 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/setup"
 	"github.com/sluicehq/sluice/internal/stream"
 )
 
@@ -64,7 +68,7 @@ func (a *app) startAdmin(streams []*stream.Stream) (*adminServer, error) {
 				if pl != "" && p != pl {
 					continue
 				}
-				err := s.Reload(r.Context(), p, nil)
+				err := a.reload(r.Context(), s, p, nil)
 				rr := res{Stream: s.Name(), Plugin: p, Result: "swapped"}
 				switch {
 				case errors.Is(err, stream.ErrUnchanged):
@@ -162,8 +166,12 @@ func (a *app) watchPlugins(ctx context.Context, streams []*stream.Stream) (stop 
 			case <-timer.C:
 				for p := range pending {
 					for _, t := range byPath[p] {
-						if err := t.s.Reload(wctx, t.plugin, nil); err == nil {
+						switch err := a.reload(wctx, t.s, t.plugin, nil); {
+						case err == nil:
 							a.log.Info("plugin file changed: swapped", "stream", t.s.Name(), "plugin", t.plugin)
+						case errors.Is(err, stream.ErrUnchanged), errors.Is(err, stream.ErrNotRunning), wctx.Err() != nil:
+						default:
+							a.log.Error("plugin file changed: new version refused; the running version keeps going", "stream", t.s.Name(), "plugin", t.plugin, "err", err)
 						}
 					}
 				}
@@ -180,14 +188,43 @@ func (a *app) watchPlugins(ctx context.Context, streams []*stream.Stream) (stop 
 	}
 }
 
+// reload swaps plugin name of stream s to the current content of its
+// module file, with p as its new config section when p is not nil (else
+// the section it runs with). The module is compiled and initialized here,
+// off the stream's hot path; the stream self-tests it and swaps it on every
+// worker or on none.
+func (a *app) reload(ctx context.Context, s *stream.Stream, name string, p *config.Plugin) error {
+	key := [2]string{s.Name(), name}
+	a.mu.Lock()
+	cur, ok := a.plugins[key]
+	a.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("stream %q has no plugin %q (plugins: %v)", s.Name(), name, s.Plugins())
+	}
+	if p != nil {
+		cur = *p
+	}
+	if err := setup.Reload(ctx, a.env, s, cur); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.plugins[key] = cur
+	a.mu.Unlock()
+	return nil
+}
+
 // reloadConfig (SIGHUP) re-reads the config file and hot-swaps every
-// plugin whose module file or config section changed. Other changes need
-// a restart; they are logged, not applied.
+// plugin whose module file or config section changed, each on its own
+// goroutine (joined by a.wait). Every other change needs a restart: each
+// one is logged, with its old and new value, and not applied.
 func (a *app) reloadConfig(ctx context.Context, o runOptions, streams []*stream.Stream) {
 	cfg, err := loadConfig(o.config, o.shard)
 	if err != nil {
 		a.log.Error("SIGHUP: config refused; keeping the running one", "err", err)
 		return
+	}
+	for _, ch := range configChanges(a.cfg, cfg) {
+		a.log.Warn("SIGHUP: change not applied; restart to apply it", "change", ch)
 	}
 	for _, s := range streams {
 		var found bool
@@ -197,21 +234,97 @@ func (a *app) reloadConfig(ctx context.Context, o runOptions, streams []*stream.
 			}
 			found = true
 			names := s.Plugins()
+			var old config.Stream
+			for _, oc := range a.cfg.Streams {
+				if oc.Name == sc.Name {
+					old = oc
+				}
+			}
+			for _, ch := range streamChanges(old, sc) {
+				a.log.Warn("SIGHUP: change not applied; restart to apply it", "stream", s.Name(), "change", ch)
+			}
 			if len(sc.Plugins) != len(names) {
-				a.log.Warn("SIGHUP: the plugin chain's length changed; restart to apply", "stream", s.Name())
+				a.log.Warn("SIGHUP: change not applied; restart to apply it", "stream", s.Name(),
+					"change", fmt.Sprintf("the plugin chain has %d plugins, the running one %d", len(sc.Plugins), len(names)))
 				continue
 			}
 			for j := range sc.Plugins {
 				p := sc.Plugins[j]
+				if got := setup.PluginName(p); got != names[j] {
+					a.log.Warn("SIGHUP: change not applied; restart to apply it", "stream", s.Name(),
+						"change", fmt.Sprintf("plugin %d is named %q, the running one %q", j+1, got, names[j]))
+					continue
+				}
+				a.wait.Add(1)
 				go func() {
-					if err := s.Reload(ctx, names[j], &p); err != nil && !errors.Is(err, stream.ErrUnchanged) {
-						a.log.Error("SIGHUP: plugin reload refused", "stream", s.Name(), "plugin", names[j], "err", err)
+					defer a.wait.Done()
+					switch err := a.reload(ctx, s, names[j], &p); {
+					case err == nil:
+						a.log.Info("SIGHUP: plugin swapped", "stream", s.Name(), "plugin", names[j])
+					case errors.Is(err, stream.ErrUnchanged):
+					default:
+						a.log.Error("SIGHUP: plugin reload refused; the running version keeps going", "stream", s.Name(), "plugin", names[j], "err", err)
 					}
 				}()
 			}
 		}
 		if !found {
-			a.log.Warn("SIGHUP: stream no longer in the config; it keeps running until restart", "stream", s.Name())
+			a.log.Warn("SIGHUP: change not applied; restart to apply it", "stream", s.Name(), "change", "the stream is no longer in the config; it keeps running")
 		}
 	}
+	for _, sc := range cfg.Streams {
+		if !slices.ContainsFunc(streams, func(s *stream.Stream) bool { return s.Name() == sc.Name }) {
+			a.log.Warn("SIGHUP: change not applied; restart to apply it", "change", fmt.Sprintf("new stream %q", sc.Name))
+		}
+	}
+}
+
+// configChanges lists the differences of the process-wide tables
+// ([cassandra], [runtime], [admin], [checkpoint]), which a SIGHUP cannot
+// apply.
+func configChanges(old, cur *config.Config) []string {
+	var out []string
+	out = diffValues("cassandra", reflect.ValueOf(old.Cassandra), reflect.ValueOf(cur.Cassandra), out)
+	out = diffValues("runtime", reflect.ValueOf(old.Runtime), reflect.ValueOf(cur.Runtime), out)
+	out = diffValues("admin", reflect.ValueOf(old.Admin), reflect.ValueOf(cur.Admin), out)
+	out = diffValues("checkpoint", reflect.ValueOf(old.Checkpoint), reflect.ValueOf(cur.Checkpoint), out)
+	return out
+}
+
+// streamChanges lists the differences of one stream outside its plugins'
+// modules and config sections, which a SIGHUP cannot apply.
+func streamChanges(old, cur config.Stream) []string {
+	var out []string
+	out = diffValues("shard", reflect.ValueOf(old.Shard), reflect.ValueOf(cur.Shard), out)
+	out = diffValues("on_error", reflect.ValueOf(old.OnError), reflect.ValueOf(cur.OnError), out)
+	out = diffValues("source", reflect.ValueOf(old.Source), reflect.ValueOf(cur.Source), out)
+	if len(old.Sinks) != len(cur.Sinks) {
+		out = append(out, fmt.Sprintf("sinks: %d → %d", len(old.Sinks), len(cur.Sinks)))
+	} else {
+		for i := range cur.Sinks {
+			out = diffValues(fmt.Sprintf("sink[%d]", i), reflect.ValueOf(old.Sinks[i]), reflect.ValueOf(cur.Sinks[i]), out)
+		}
+	}
+	return out
+}
+
+// diffValues appends "path: old → new" for every field of the structs a
+// and b (by their toml names) that differs; fields without a toml name
+// (lines) are skipped.
+func diffValues(path string, a, b reflect.Value, out []string) []string {
+	if a.Kind() == reflect.Struct {
+		t := a.Type()
+		for i := 0; i < t.NumField(); i++ {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
+			if name == "" || name == "-" || !t.Field(i).IsExported() {
+				continue
+			}
+			out = diffValues(path+"."+name, a.Field(i), b.Field(i), out)
+		}
+		return out
+	}
+	if !reflect.DeepEqual(a.Interface(), b.Interface()) {
+		out = append(out, fmt.Sprintf("%s: %v → %v", path, a.Interface(), b.Interface()))
+	}
+	return out
 }

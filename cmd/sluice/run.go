@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/host"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/setup"
 	"github.com/sluicehq/sluice/internal/stream"
 )
 
@@ -115,7 +116,10 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 	watch := app.watchPlugins(ctx, streams)
 	defer watch()
 
+	sigCtx, stopSignals := context.WithCancel(ctx)
+	sigDone := make(chan struct{})
 	go func() {
+		defer close(sigDone)
 		interrupted := false
 		for {
 			select {
@@ -132,13 +136,16 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 					abort(errors.New("aborted by a second signal"))
 					return
 				}
-			case <-ctx.Done():
+			case <-sigCtx.Done():
 				return
 			}
 		}
 	}()
 
 	sums, err := app.runAll(ctx, stop, streams)
+	stopSignals()
+	<-sigDone
+	app.wait.Wait() // SIGHUP reloads: the streams have ended, so they end at once
 	for _, s := range sums {
 		fmt.Fprintf(stderr, "sluice: stream %q: rows in %d, rows out %d, pages %d, elapsed %s, %.0f rows/s%s\n",
 			s.Stream, s.RowsIn, s.RowsOut, s.Pages, s.Elapsed.Round(time.Millisecond), s.RowsPerSecond(), resumedNote(s))
@@ -206,7 +213,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // newEnv connects to Cassandra and creates the Wasm runtime and metrics.
-func newEnv(ctx context.Context, cfg *config.Config, secrets config.Secrets, log *slog.Logger) (*stream.Env, func(), error) {
+func newEnv(ctx context.Context, cfg *config.Config, secrets config.Secrets, log *slog.Logger) (*setup.Env, func(), error) {
 	sess, err := newSession(cfg, secrets)
 	if err != nil {
 		return nil, nil, err
@@ -216,7 +223,7 @@ func newEnv(ctx context.Context, cfg *config.Config, secrets config.Secrets, log
 		sess.Close()
 		return nil, nil, fmt.Errorf("wasm runtime: %w", err)
 	}
-	env := &stream.Env{Config: cfg, Session: sess, Runtime: rt, Metrics: metrics.New(), Logger: log}
+	env := &setup.Env{Config: cfg, Session: sess, Runtime: rt, Metrics: metrics.New(), Logger: log}
 	return env, func() {
 		_ = rt.Close(context.WithoutCancel(ctx))
 		sess.Close()
@@ -277,30 +284,29 @@ func newSession(cfg *config.Config, secrets config.Secrets) (*gocql.Session, err
 // admin server and plugin watcher.
 type app struct {
 	cfg     *config.Config
-	env     *stream.Env
+	env     *setup.Env
 	log     *slog.Logger
 	stderr  io.Writer
 	secrets config.Secrets
+
+	mu      sync.Mutex
+	plugins map[[2]string]config.Plugin // (stream, plugin) → the config section it runs with; guarded by mu
+	wait    sync.WaitGroup              // reload goroutines started by SIGHUP
 }
 
-// build creates every stream, compiling and validating every plugin before
-// any row is read. Plugin and source problems exit 2.
+// build creates every stream (setup.Build: the same checks as sluice
+// check), compiling and validating every plugin before any row is read.
+// Every problem of every stream is reported at once, and exits 2.
 func (a *app) build(ctx context.Context) ([]*stream.Stream, error) {
-	var out []*stream.Stream
-	var errs []error
-	for _, sc := range a.cfg.Streams {
-		s, err := stream.New(ctx, a.env, sc)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, s)
+	out, err := setup.Build(ctx, a.env)
+	if err != nil {
+		return nil, usageError{err}
 	}
-	if len(errs) > 0 {
-		for _, s := range out {
-			s.Close(ctx)
+	a.plugins = map[[2]string]config.Plugin{}
+	for _, sc := range a.cfg.Streams {
+		for _, p := range sc.Plugins {
+			a.plugins[[2]string{sc.Name, setup.PluginName(p)}] = p
 		}
-		return nil, usageError{errors.Join(errs...)}
 	}
 	return out, nil
 }

@@ -118,15 +118,15 @@ type Source struct {
 	Values          []any         `toml:"values" doc:"Values bound to the ? markers of cql, in order (TOML strings, integers, floats, booleans, datetimes, arrays)."`
 	PageSize        int           `toml:"page_size" doc:"Rows per page (per plugin call)." min:"1" max:"100000"`
 	Consistency     Consistency   `toml:"consistency" doc:"Read consistency; \"\" = cassandra.consistency."`
-	Prefetch        int           `toml:"prefetch" doc:"Pages fetched ahead of the plugins, per split." min:"0" max:"64"`
+	Prefetch        int           `toml:"prefetch" doc:"Pages fetched ahead of the plugins, per split (1 = the next page is fetched while one is processed)." min:"1" max:"64"`
 	Splits          int           `toml:"splits" doc:"Token-range splits of the scan; 0 = auto: 1 when concurrency is 1, else 4 × concurrency. Query mode: 0 or 1." min:"0" max:"65536"`
 	Concurrency     int           `toml:"concurrency" doc:"Splits fetched at the same time (at most splits)." min:"1" max:"256"`
 	RateLimitRows   float64       `toml:"rate_limit_rows" doc:"Most rows per second read by this stream; 0 = unlimited." min:"0"`
 	RateLimitPages  float64       `toml:"rate_limit_pages" doc:"Most pages per second read by this stream; 0 = unlimited." min:"0"`
 	PageTimeout     time.Duration `toml:"page_timeout" doc:"Time limit of one page fetch (one request attempt)." min:"1ms"`
 	Retries         int           `toml:"retries" doc:"Attempts after the first for a failed page fetch (timeouts, unavailable, overloaded)." min:"0" max:"100"`
-	RetryBackoff    time.Duration `toml:"retry_backoff" doc:"First wait before a retry; doubled on every attempt, with jitter." min:"0s"`
-	RetryBackoffMax time.Duration `toml:"retry_backoff_max" doc:"Longest wait between retries." min:"0s"`
+	RetryBackoff    time.Duration `toml:"retry_backoff" doc:"First wait before a retry; doubled on every attempt, with jitter." min:"1ms"`
+	RetryBackoffMax time.Duration `toml:"retry_backoff_max" doc:"Longest wait between retries." min:"1ms"`
 }
 
 // Plugin is one [[stream.plugin]] table.

@@ -254,6 +254,16 @@ path = "out/x.jsonl"
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A missing plugin module is a problem of the file, at its line.
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "sluice.toml:11: stream[0] (\"s\").plugin[0] (\"f\").path: plugin module") {
+		t.Fatalf("Load with a missing plugin file = %v, want a problem at line 11", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "plugins"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plugins/f.wasm"), []byte("\x00asm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	c, err := Load(path)
 	if err != nil {
 		t.Fatal(err)

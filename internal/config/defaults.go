@@ -1,8 +1,13 @@
 package config
 
-import "time"
+import (
+	"time"
 
-// defaults is the one place where default values live. A key missing from
+	"github.com/sluicehq/sluice/pager"
+)
+
+// defaults is the one place where default values live (the paging ones
+// are the pager's own, so the engine and the config cannot disagree). A key missing from
 // the file keeps the value it has here; the elements of arrays of tables
 // ([[stream]], [[stream.plugin]], [[stream.sink]]) start from Stream, Plugin
 // and Sink. docs/config.md is generated from this variable and the struct
@@ -22,7 +27,7 @@ var defaults = struct {
 		Cassandra: Cassandra{
 			Hosts:           []string{"127.0.0.1:9042"},
 			HostLookup:      true,
-			Consistency:     "LOCAL_ONE",
+			Consistency:     Consistency(pager.DefaultConsistency.String()),
 			ProtocolVersion: 0,
 			ConnectTimeout:  10 * time.Second,
 			Timeout:         30 * time.Second,
@@ -50,14 +55,14 @@ var defaults = struct {
 	Stream: Stream{
 		OnError: "stop_stream",
 		Source: Source{
-			PageSize:        5000,
-			Prefetch:        1,
-			Splits:          0,
-			Concurrency:     1,
-			PageTimeout:     30 * time.Second,
-			Retries:         5,
-			RetryBackoff:    100 * time.Millisecond,
-			RetryBackoffMax: 5 * time.Second,
+			PageSize:        pager.DefaultPageSize,
+			Prefetch:        pager.DefaultPrefetch,
+			Splits:          0, // auto, resolved by Parse from concurrency
+			Concurrency:     pager.DefaultConcurrency,
+			PageTimeout:     pager.DefaultPageTimeout,
+			Retries:         pager.DefaultRetries,
+			RetryBackoff:    pager.DefaultBackoffBase,
+			RetryBackoffMax: pager.DefaultBackoffMax,
 		},
 	},
 	Plugin: Plugin{},

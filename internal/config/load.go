@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,12 +29,31 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	c, err := Parse(path, data)
-	if err != nil {
+	c, d, err := parse(path, data)
+	if c == nil {
 		return nil, err
 	}
 	c.Dir = filepath.Dir(path)
 	resolvePaths(reflect.ValueOf(c).Elem(), c.Dir)
+	// Missing plugin files are reported with the other problems of the
+	// file, not after them.
+	for i, s := range c.Streams {
+		for j, p := range s.Plugins {
+			if p.Path == "" {
+				continue
+			}
+			l := loc{}.key("stream").index(i, s.Name).key("plugin").index(j, p.Name).key("path")
+			switch st, err := os.Stat(p.Path); {
+			case err != nil:
+				d.addf(l, "plugin module %s: %v", p.Path, errors.Unwrap(err))
+			case !st.Mode().IsRegular():
+				d.addf(l, "plugin module %s is not a regular file", p.Path)
+			}
+		}
+	}
+	if len(d.probs) > 0 {
+		return nil, newError(d.probs)
+	}
 	return c, nil
 }
 
@@ -41,12 +61,27 @@ func Load(path string) (*Config, error) {
 // only; relative paths are left as written (relative to the working
 // directory). Problems are returned as a *Error listing all of them.
 func Parse(name string, data []byte) (*Config, error) {
+	c, d, err := parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.probs) > 0 {
+		return nil, newError(d.probs)
+	}
+	return c, nil
+}
+
+// parse decodes and validates data. It returns a nil Config only when
+// the file cannot be decoded at all (err says why); otherwise the Config
+// as decoded and the decoder holding its problems, so Load can add the
+// problems it finds on disk before reporting them all.
+func parse(name string, data []byte) (*Config, *decoder, error) {
 	if len(data) > maxFileSize {
-		return nil, &Error{Problems: []Problem{{File: name, Msg: fmt.Sprintf("file is larger than %d bytes", maxFileSize)}}}
+		return nil, nil, &Error{Problems: []Problem{{File: name, Msg: fmt.Sprintf("file is larger than %d bytes", maxFileSize)}}}
 	}
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
-		return nil, newError([]Problem{parseProblem(name, err)})
+		return nil, nil, newError([]Problem{parseProblem(name, err)})
 	}
 	d := &decoder{file: name, lines: scanLines(string(data)), set: map[string]bool{}, bad: map[string]bool{}}
 	c := new(Config)
@@ -55,10 +90,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	c.lines = d.lines
 	d.decodeStruct(raw, reflect.ValueOf(c).Elem(), loc{})
 	d.validate(c)
-	if len(d.probs) > 0 {
-		return nil, newError(d.probs)
-	}
-	return c, nil
+	return c, d, nil
 }
 
 // resolvePaths joins dir to every relative, non-empty field tagged

@@ -27,7 +27,7 @@ import (
 	"github.com/sluicehq/sluice/host"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metrics"
-	"github.com/sluicehq/sluice/internal/stream"
+	"github.com/sluicehq/sluice/internal/setup"
 )
 
 func main() {
@@ -77,15 +77,11 @@ func run(cfgPath, cpuProf, memProf string) error {
 		return err
 	}
 	defer rt.Close(ctx)
-	env := &stream.Env{Config: cfg, Session: sess, Runtime: rt, Metrics: metrics.New(), Logger: log}
+	env := &setup.Env{Config: cfg, Session: sess, Runtime: rt, Metrics: metrics.New(), Logger: log}
 
-	var streams []*stream.Stream
-	for _, sc := range cfg.Streams {
-		s, err := stream.New(ctx, env, sc)
-		if err != nil {
-			return err
-		}
-		streams = append(streams, s)
+	streams, err := setup.Build(ctx, env)
+	if err != nil {
+		return err
 	}
 	f, err := os.Create(cpuProf)
 	if err != nil {

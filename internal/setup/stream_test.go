@@ -1,4 +1,4 @@
-package stream
+package setup
 
 import (
 	"bufio"
@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/host"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/stream"
 	"github.com/sluicehq/sluice/internal/testutil"
 )
 
@@ -71,6 +72,11 @@ func copyFile(t *testing.T, src, dst string) {
 	if err := os.Rename(tmp, dst); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// reload is Reload, as the CLI calls it.
+func reload(ctx context.Context, env *Env, s *stream.Stream, p config.Plugin) error {
+	return Reload(ctx, env, s, p)
 }
 
 type harness struct {
@@ -162,12 +168,12 @@ name = "swap"
 `, ks, project, counter)
 	h, cfg := newHarness(t, toml)
 	ctx := context.Background()
-	s, err := New(ctx, h.env, cfg.Streams[0])
+	s, err := New(ctx, h.env, 0, cfg.Streams[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	type runRes struct {
-		sum Summary
+		sum stream.Summary
 		err error
 	}
 	done := make(chan runRes, 1)
@@ -180,25 +186,25 @@ name = "swap"
 
 	// A bad module is refused and the old version keeps running.
 	copyFile(t, repo+"/host/testdata/missing_export.wasm", counter)
-	if err := s.Reload(ctx, "counter", nil); err == nil {
+	if err := reload(ctx, h.env, s, cfg.Streams[0].Plugins[1]); err == nil {
 		t.Fatal("reload of a module without sluice_process was accepted")
 	}
 	// A module that traps on real rows is refused by the self-test.
 	copyFile(t, repo+"/host/testdata/oob.wasm", counter)
-	if err := s.Reload(ctx, "counter", nil); err == nil || !strings.Contains(err.Error(), "self-test") {
+	if err := reload(ctx, h.env, s, cfg.Streams[0].Plugins[1]); err == nil || !strings.Contains(err.Error(), "self-test") {
 		t.Fatalf("reload of a trapping module: got %v, want a self-test refusal", err)
 	}
 
 	copyFile(t, repo+"/host/testdata/counter_v2.wasm", counter)
-	if err := s.Reload(ctx, "counter", nil); err != nil {
+	if err := reload(ctx, h.env, s, cfg.Streams[0].Plugins[1]); err != nil {
 		t.Fatalf("swap counter → counter_v2: %v", err)
 	}
-	if err := s.Reload(ctx, "counter", nil); err != ErrUnchanged {
+	if err := reload(ctx, h.env, s, cfg.Streams[0].Plugins[1]); !errors.Is(err, stream.ErrUnchanged) {
 		t.Fatalf("second reload of the same module: got %v, want ErrUnchanged", err)
 	}
 	newCfg := cfg.Streams[0].Plugins[0]
 	newCfg.Config = map[string]any{"columns": []any{"id", "v"}, "compute": "upper:v", "compute_as": "tag_v2"}
-	if err := s.Reload(ctx, "project", &newCfg); err != nil {
+	if err := reload(ctx, h.env, s, newCfg); err != nil {
 		t.Fatalf("config swap of project: %v", err)
 	}
 	r := <-done
@@ -294,9 +300,9 @@ name = "once"
   path = %q
 `, filepath.Join(dir, "cp-"+filepath.Base(out)), ks, out)
 	}
-	run := func(out string, stopAfter int) (Summary, error) {
+	run := func(out string, stopAfter int) (stream.Summary, error) {
 		h, cfg := newHarness(t, conf(out))
-		s, err := New(context.Background(), h.env, cfg.Streams[0])
+		s, err := New(context.Background(), h.env, 0, cfg.Streams[0])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,10 +323,10 @@ name = "once"
 	}
 	resumed := filepath.Join(dir, "resumed.jsonl")
 	sum, err := run(resumed, 7)
-	if !IsStopped(err) {
+	if !stream.IsStopped(err) {
 		t.Fatalf("first part: got %v, want a graceful stop", err)
 	}
-	if sum.Complete || !strings.Contains(sum.Resume, "resumes from its last saved checkpoint") {
+	if sum.Complete || !strings.Contains(sum.Resume, "resumes from its checkpoint") {
 		t.Fatalf("stopped summary: %+v", sum)
 	}
 	sum, err = run(resumed, 0)
@@ -356,7 +362,7 @@ name = "trap"
   name = "bomb"
   path = %q
 `, t.TempDir(), ks, trap))
-	s, err := New(context.Background(), h.env, cfg.Streams[0])
+	s, err := New(context.Background(), h.env, 0, cfg.Streams[0])
 	if err != nil {
 		t.Fatal(err)
 	}

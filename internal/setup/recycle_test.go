@@ -1,4 +1,4 @@
-package stream
+package setup
 
 import (
 	"context"
@@ -44,7 +44,7 @@ name = "recycle"
   type = "stdout"
   format = "jsonl"
 `, ks, filter, keepBelow))
-	s, err := New(context.Background(), h.env, cfg.Streams[0])
+	s, err := New(context.Background(), h.env, 0, cfg.Streams[0])
 	if err != nil {
 		t.Fatal(err)
 	}

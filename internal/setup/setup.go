@@ -1,0 +1,403 @@
+// Package setup builds sluice's streams from a parsed config: it compiles
+// and initializes the plugins, opens the sinks, prepares the source's
+// statements against the cluster's schema, plans the splits, opens the
+// checkpoint store, and hands the result to internal/stream as a resolved
+// stream.Spec. It is the one adapter between internal/config and the
+// engine.
+//
+// Build is also `sluice check`: everything `sluice run` would refuse
+// before reading a row is found here, every problem of every stream in one
+// pass, each with the file:line of the table it comes from. So check and
+// run cannot disagree: they are the same code.
+package setup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/sluicehq/sluice/abi"
+	"github.com/sluicehq/sluice/host"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/sink"
+	"github.com/sluicehq/sluice/internal/stream"
+	"github.com/sluicehq/sluice/pager"
+)
+
+// Env is what the streams of one process share. Every field is safe for
+// concurrent use.
+type Env struct {
+	Config  *config.Config
+	Session *gocql.Session
+	Runtime *host.Runtime
+	Metrics *metrics.Metrics // nil = none
+	Logger  *slog.Logger
+	Stdout  io.Writer // stdout sinks write here; nil = the process's standard output
+	// Store overrides the checkpoint store built from Config (tests).
+	Store pager.CheckpointStore
+}
+
+// Build builds every stream of the config. It returns every problem of
+// every stream at once as a *config.Error (each with file:line), after
+// closing whatever it built; nothing is read from any table.
+func Build(ctx context.Context, env *Env) ([]*stream.Stream, error) {
+	var out []*stream.Stream
+	var probs []config.Problem
+	for i, sc := range env.Config.Streams {
+		s, err := New(ctx, env, i, sc)
+		if err != nil {
+			probs = append(probs, problemsOf(env.Config, err)...)
+			continue
+		}
+		out = append(out, s)
+	}
+	if len(probs) > 0 {
+		for _, s := range out {
+			s.Close(ctx)
+		}
+		return nil, newError(probs)
+	}
+	return out, nil
+}
+
+// New builds stream i of the config, sc. Its problems come as one
+// *config.Error.
+func New(ctx context.Context, env *Env, i int, sc config.Stream) (_ *stream.Stream, err error) {
+	b := &builder{env: env, cfg: env.Config, idx: i, sc: sc}
+	spec, err := b.spec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := stream.New(ctx, spec)
+	if err != nil {
+		return nil, newError([]config.Problem{b.problem(sc.Line, "", err)})
+	}
+	return s, nil
+}
+
+// builder builds the Spec of one stream, collecting every problem.
+type builder struct {
+	env   *Env
+	cfg   *config.Config
+	idx   int
+	sc    config.Stream
+	probs []config.Problem
+
+	plugins []stream.Plugin
+	sinks   []stream.Sink
+	src     *pager.CassandraSource
+}
+
+func (b *builder) problem(line int, sub string, err error) config.Problem {
+	path := fmt.Sprintf("stream[%d] (%q)", b.idx, b.sc.Name)
+	if sub != "" {
+		path += "." + sub
+	}
+	return config.Problem{File: b.cfg.File, Line: line, Path: path, Msg: err.Error()}
+}
+
+func (b *builder) add(line int, sub string, err error) {
+	b.probs = append(b.probs, b.problem(line, sub, err))
+}
+
+// closeAll releases what the builder made, on failure.
+func (b *builder) closeAll(ctx context.Context) {
+	for _, p := range b.plugins {
+		_ = p.Version.Module.Close(ctx)
+	}
+	for _, s := range b.sinks {
+		_ = s.Sink.Close()
+	}
+}
+
+func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
+	sc := b.sc
+	for i, p := range sc.Plugins {
+		v, err := Plugin(ctx, b.env, sc.Name, p)
+		if err != nil {
+			b.add(p.Line, fmt.Sprintf("plugin[%d] (%q)", i, PluginName(p)), err)
+			continue
+		}
+		b.plugins = append(b.plugins, stream.Plugin{Name: PluginName(p), Version: v})
+	}
+	b.openSinks(ctx)
+	opts := b.paging()
+	src, err := pager.NewCassandraSource(ctx, b.env.Session, b.sourceSpec(), opts)
+	if err != nil {
+		b.add(b.cfg.Line(fmt.Sprintf("stream[%d].source", b.idx)), "source", err)
+	}
+	b.src = src
+	var plan pager.Plan
+	if src != nil {
+		if plan, err = src.Plan(ctx); err != nil {
+			b.add(b.cfg.Line(fmt.Sprintf("stream[%d].source", b.idx)), "source", err)
+		}
+	}
+	if src != nil && len(b.plugins) == len(sc.Plugins) {
+		b.probe(ctx, src.Schema())
+	}
+	store, where, startOver, err := b.store(ctx, opts.Shard)
+	if err != nil {
+		b.add(b.cfg.Line("checkpoint"), "", fmt.Errorf("checkpoint store: %w", err))
+	}
+	if len(b.probs) > 0 {
+		b.closeAll(ctx)
+		return stream.Spec{}, newError(b.probs)
+	}
+	var obs pager.Observer
+	if b.env.Metrics != nil {
+		obs = b.env.Metrics.Pager(sc.Name)
+	}
+	cc := b.cfg.Checkpoint
+	return stream.Spec{
+		Name: sc.Name, Source: src, Plan: plan, Paging: opts, Observer: obs,
+		Plugins: b.plugins, Sinks: b.sinks, Store: store,
+		Checkpoint: stream.CheckpointPolicy{EveryPages: cc.EveryPages, Interval: cc.Interval, Where: where, StartOver: startOver},
+		Logger:     b.env.Logger, Metrics: b.env.Metrics,
+	}, nil
+}
+
+// paging maps the source table to the pager's options. Every value is
+// given explicitly: config/defaults.go is the one source of defaults, and
+// a value the config accepted is passed on as it is.
+func (b *builder) paging() pager.Options {
+	src := b.sc.Source
+	opts := pager.Options{
+		Stream:         b.sc.Name,
+		PageSize:       src.PageSize,
+		Consistency:    src.Consistency.Gocql(),
+		Prefetch:       src.Prefetch,
+		Splits:         src.Splits,
+		Concurrency:    src.Concurrency,
+		RowsPerSecond:  src.RateLimitRows,
+		PagesPerSecond: src.RateLimitPages,
+		PageTimeout:    src.PageTimeout,
+		Retries:        src.Retries,
+		BackoffBase:    src.RetryBackoff,
+		BackoffMax:     src.RetryBackoffMax,
+	}
+	if opts.Retries == 0 {
+		opts.Retries = -1 // the config's 0 is "none"; the pager's -1 is
+	}
+	if !b.sc.Shard.IsZero() {
+		opts.Shard = pager.Shard{Index: b.sc.Shard.Index, Count: b.sc.Shard.Count}
+	}
+	return opts
+}
+
+func (b *builder) sourceSpec() pager.Spec {
+	src := b.sc.Source
+	return pager.Spec{Keyspace: src.Keyspace, Table: src.Table, Columns: src.Columns, Where: src.Where,
+		AllowFiltering: src.AllowFiltering, CQL: src.CQL, Args: src.Values}
+}
+
+func (b *builder) openSinks(ctx context.Context) {
+	for i, c := range b.sc.Sinks {
+		name := SinkName(c)
+		sk, err := sink.New(ctx, c, sink.Env{Stream: b.sc.Name, Session: b.env.Session, Stdout: b.env.Stdout})
+		if err != nil {
+			b.add(c.Line, fmt.Sprintf("sink[%d] (%q)", i, name), err)
+			continue
+		}
+		b.sinks = append(b.sinks, stream.Sink{Name: name, Identity: sinkIdentity(b.cfg, c), Outputs: c.Outputs, Sink: sk})
+	}
+}
+
+// sinkIdentity names what a sink writes to, so that a checkpoint can tell
+// a renamed sink from a new one.
+func sinkIdentity(cfg *config.Config, c config.Sink) string {
+	switch c.Type {
+	case "file":
+		p, err := filepath.Abs(c.Path)
+		if err != nil {
+			p = c.Path
+		}
+		return "file:" + p
+	case "cassandra":
+		ks := c.Keyspace
+		if ks == "" {
+			ks = cfg.Cassandra.Keyspace
+		}
+		return "cassandra:" + ks + "." + c.Table
+	}
+	return c.Type
+}
+
+// probe runs every plugin chain once on a page of the source's real schema
+// and no rows, on throwaway instances: a plugin that needs a column the
+// source does not read, or a column of another type, fails here instead of
+// on the first page of a run. (abi/ABI.md, "The schema probe".)
+func (b *builder) probe(ctx context.Context, schema *abi.Schema) {
+	if schema == nil || len(b.plugins) == 0 {
+		return
+	}
+	insts := make([]*host.Instance, 0, len(b.plugins))
+	for i, p := range b.plugins {
+		cfg := p.Version.Instance
+		cfg.Stream, cfg.Plugin = b.sc.Name, p.Name
+		inst, err := p.Version.Module.Instantiate(ctx, cfg)
+		if err != nil {
+			b.add(b.sc.Plugins[i].Line, fmt.Sprintf("plugin[%d] (%q)", i, p.Name), err)
+			for _, in := range insts {
+				_ = in.Close(ctx)
+			}
+			return
+		}
+		insts = append(insts, inst)
+	}
+	chain := host.NewChain(insts...)
+	defer func() { _ = chain.Close(ctx) }()
+	if err := chain.ProbeSchema(ctx, schema); err != nil {
+		line, sub := b.sc.Line, ""
+		var pe *host.PluginError
+		if errors.As(err, &pe) {
+			for i, p := range b.plugins {
+				if p.Name == pe.Plugin {
+					line, sub = b.sc.Plugins[i].Line, fmt.Sprintf("plugin[%d] (%q)", i, p.Name)
+				}
+			}
+		}
+		b.add(line, sub, fmt.Errorf("refused the source's columns (%s): %w", columnsText(schema), err))
+	}
+}
+
+func columnsText(s *abi.Schema) string {
+	var parts []string
+	for _, c := range s.Columns {
+		parts = append(parts, c.Name+" "+c.Type.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// store opens the checkpoint store and says how to name and discard a
+// checkpoint in it.
+func (b *builder) store(ctx context.Context, shard pager.Shard) (st pager.CheckpointStore, where, startOver string, err error) {
+	cc := b.cfg.Checkpoint
+	if b.env.Store != nil {
+		return b.env.Store, "the test store", "delete the stream's checkpoint", nil
+	}
+	switch cc.Store {
+	case "file":
+		fs, err := pager.NewFileStore(cc.Dir, shard)
+		if err != nil {
+			return nil, "", "", err
+		}
+		p := fs.Path(b.sc.Name)
+		return fs, p, "delete " + p, nil
+	case "cassandra":
+		cs, err := pager.NewCassandraStore(ctx, b.env.Session, cc.Keyspace, cc.Table, shard, b.cfg.Cassandra.Consistency.Gocql())
+		if err != nil {
+			return nil, "", "", err
+		}
+		return cs, fmt.Sprintf("table %s.%s", cc.Keyspace, cc.Table),
+			fmt.Sprintf("delete its rows: DELETE FROM %s.%s WHERE stream = '%s'", cc.Keyspace, cc.Table, strings.ReplaceAll(b.sc.Name, "'", "''")), nil
+	}
+	return nil, "", "", nil
+}
+
+// PluginName is the name of a plugin in its stream: its name, else its
+// file name without .wasm.
+func PluginName(p config.Plugin) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return strings.TrimSuffix(filepath.Base(p.Path), ".wasm")
+}
+
+// SinkName is the name of a sink in its stream: its name, else its type.
+func SinkName(c config.Sink) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.Type
+}
+
+// Plugin compiles the module of p, checks its sha256 when the config pins
+// one, and initializes one instance with p's config (then closes it), so a
+// module that cannot start is refused before any row is read. It is used
+// at start-up and for every reload.
+func Plugin(ctx context.Context, env *Env, streamName string, p config.Plugin) (stream.Version, error) {
+	name := PluginName(p)
+	kvs, err := abi.FlattenConfig(p.Config)
+	if err != nil {
+		return stream.Version{}, fmt.Errorf("config: %w", err)
+	}
+	mod, err := env.Runtime.CompileFile(ctx, name, p.Path)
+	if err != nil {
+		return stream.Version{}, err
+	}
+	if p.SHA256 != "" && !strings.EqualFold(p.SHA256, mod.SHA256) {
+		_ = mod.Close(ctx)
+		return stream.Version{}, fmt.Errorf("%s has sha256 %s, the config requires %s", p.Path, mod.SHA256, p.SHA256)
+	}
+	rt := env.Config.Runtime
+	ic := host.InstanceConfig{
+		Stream:           streamName,
+		Plugin:           name,
+		Config:           kvs,
+		PageTimeout:      p.PageTimeout,
+		MemoryLimitPages: p.MemoryLimit.WasmPages(),
+		Logger:           env.Logger, // the host adds stream, plugin and module
+		ResultCap:        int(rt.MaxResultSize),
+	}
+	inst, err := mod.Instantiate(ctx, ic)
+	if err != nil {
+		_ = mod.Close(ctx)
+		return stream.Version{}, err
+	}
+	_ = inst.Close(ctx)
+	return stream.Version{Module: mod, Instance: ic, Key: versionKey(mod, kvs, p), Origin: p.Path}, nil
+}
+
+// Reload swaps plugin p (by its name) of the running stream s to the
+// current content of p's module file with p's config: the module is
+// compiled and initialized here, off the stream's hot path, then the
+// stream self-tests it and swaps it on every worker or on none. A module
+// that cannot be compiled or initialized is refused here, and counted and
+// logged as a refused swap like one the stream refuses.
+func Reload(ctx context.Context, env *Env, s *stream.Stream, p config.Plugin) error {
+	name := PluginName(p)
+	v, err := Plugin(ctx, env, s.Name(), p)
+	if err != nil {
+		err = fmt.Errorf("stream %q plugin %q: new version from %s refused: %w", s.Name(), name, p.Path, err)
+		s.Refused(name, err)
+		return err
+	}
+	return s.Reload(ctx, name, v)
+}
+
+// versionKey identifies a module with its config and limits.
+func versionKey(mod *host.Module, kvs []abi.KV, p config.Plugin) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00", mod.SHA256, p.MemoryLimit, p.PageTimeout)
+	for _, kv := range kvs {
+		fmt.Fprintf(h, "%d:%s%d:%s", len(kv.Key), kv.Key, len(kv.Value), kv.Value)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// problemsOf turns a build error into problems: a *config.Error's own, or
+// one problem without a line.
+func problemsOf(cfg *config.Config, err error) []config.Problem {
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return ce.Problems
+	}
+	return []config.Problem{{File: cfg.File, Msg: err.Error()}}
+}
+
+// newError orders problems by line, as config.Parse does.
+func newError(probs []config.Problem) *config.Error {
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	return &config.Error{Problems: probs}
+}
