@@ -3,6 +3,7 @@ package pager
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -81,9 +82,20 @@ const CheckpointVersion = 1
 // pager refuses a checkpoint whose fingerprint differs from its plan's, so
 // a checkpoint is never applied to another query, table, filter or split
 // plan.
+//
+// Run identifies the run of the stream (of this shard) the checkpoint
+// belongs to: a pager that starts afresh (Resume not given a checkpoint)
+// draws a new run id, a resumed pager carries the checkpoint's, and
+// Progress.Checkpoint stamps it on every checkpoint. A store that keeps a
+// checkpoint in pieces (CassandraStore: one row per split) writes it into
+// every piece, so the pieces of an earlier run — of another split plan or
+// shard count — are told apart from the current run's and never mixed into
+// it. Checkpoints written before run ids existed have Run "" and resume
+// as before.
 type Checkpoint struct {
 	Version     int               `json:"version"`
 	Stream      string            `json:"stream"`
+	Run         string            `json:"run,omitempty"`
 	Fingerprint string            `json:"fingerprint"`
 	Shard       Shard             `json:"shard"`
 	Positions   []Position        `json:"positions"` // one per split of the shard, by split index
@@ -195,6 +207,15 @@ func Fingerprint(query string, args []any, splits []Split) string {
 	return hex.EncodeToString(qh.Sum(nil)[:8]) + "." + hex.EncodeToString(ph.Sum(nil)[:8])
 }
 
+// newRunID returns a new run id: the UTC start time (for people reading
+// the checkpoint table) and 64 random bits (so two runs started in the same
+// second, on any machines, never share an id).
+func newRunID() string {
+	var b [8]byte
+	rand.Read(b[:]) // never returns an error (since Go 1.24 it crashes the program instead)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
 // NormalizeCQL collapses runs of white space into one space and trims the
 // ends and a trailing semicolon.
 func NormalizeCQL(q string) string {
@@ -220,6 +241,7 @@ func fingerprintMismatch(stream, have, want string) error {
 // committer): it has no locks and must not be shared.
 type Progress struct {
 	stream      string
+	run         string // the run id stamped on every checkpoint (Checkpoint.Run)
 	fingerprint string
 	shard       Shard
 	pos         []Position // by position in the shard's split list
@@ -267,6 +289,7 @@ func (pr *Progress) Checkpoint(extra map[string][]byte) *Checkpoint {
 	cp := &Checkpoint{
 		Version:     CheckpointVersion,
 		Stream:      pr.stream,
+		Run:         pr.run,
 		Fingerprint: pr.fingerprint,
 		Shard:       Shard{Index: pr.shard.Index, Count: pr.shard.count()},
 		Positions:   make([]Position, len(pr.pos)),

@@ -191,6 +191,7 @@ type Pager struct {
 
 	// Owned by the consumer goroutine.
 	started  bool
+	run      string           // run id stamped on checkpoints: drawn by New, or the resumed checkpoint's
 	resume   map[int]Position // by split index
 	number   uint64           // last page number handed out by Next
 	base     uint64           // page number before the first page of this run (pages of the checkpoint)
@@ -247,6 +248,7 @@ func New(src Source, plan Plan, opts Options, obs Observer) (*Pager, error) {
 	}
 	p := &Pager{
 		src: src, plan: plan, opts: opts, obs: obs,
+		run:    newRunID(),
 		resume: map[int]Position{},
 		stop:   make(chan struct{}),
 		failed: make(chan struct{}),
@@ -279,9 +281,12 @@ func (p *Pager) Splits() []Split {
 }
 
 // Resume makes the pager continue from cp: each split resumes from its
-// saved position and done splits are skipped. It must be called before
-// Start. It refuses (wrapping ErrFingerprint) a checkpoint of another
-// query or split plan, and refuses one of another stream or shard.
+// saved position and done splits are skipped, and the checkpoints of
+// Progress carry cp's run id (Checkpoint.Run) instead of the new one New
+// drew. A nil cp changes nothing: the pager starts a new run. It must be
+// called before Start. It refuses (wrapping ErrFingerprint) a checkpoint
+// of another query or split plan, and refuses one of another stream or
+// shard.
 func (p *Pager) Resume(cp *Checkpoint) error {
 	if p.started {
 		return ErrStarted
@@ -316,6 +321,7 @@ func (p *Pager) Resume(cp *Checkpoint) error {
 		res[pos.Split] = pos.Clone()
 	}
 	p.resume = res
+	p.run = cp.Run
 	p.progress = nil
 	return nil
 }
@@ -335,13 +341,14 @@ func (p *Pager) startPositions() []Position {
 
 // Progress returns the tracker of committed positions for this pager's
 // shard, initialized with the positions paging starts from (those of the
-// checkpoint given to Resume, else the start of every split). The same
+// checkpoint given to Resume, else the start of every split) and the run
+// id its checkpoints carry (see Checkpoint.Run). The same
 // tracker is returned on every call; it belongs to the consumer goroutine
 // (or to whichever single goroutine commits).
 func (p *Pager) Progress() *Progress {
 	if p.progress == nil {
 		pos := p.startPositions()
-		pr := &Progress{stream: p.opts.Stream, fingerprint: p.plan.Fingerprint, shard: p.opts.Shard,
+		pr := &Progress{stream: p.opts.Stream, run: p.run, fingerprint: p.plan.Fingerprint, shard: p.opts.Shard,
 			pos: pos, index: make(map[int]int, len(pos))}
 		for i, ps := range pos {
 			pr.index[ps.Split] = i
