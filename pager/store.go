@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -152,9 +154,12 @@ const CheckpointTable = "sluice_checkpoints"
 // CassandraStore keeps checkpoints in the table sluice_checkpoints of a
 // keyspace, for runs spread over several machines (every shard saves to
 // the same table). Layout: one partition per stream; in it one row per
-// split (split >= 0: range, paging state, counts, done flag, fingerprint)
-// and one row per shard (split = -1 - shard index: fingerprint, shard
-// count, the Extra map, saved_at).
+// split (split >= 0: range, paging state, counts, done flag) and one row
+// per shard (split = -1 - shard index: shard count, the Extra map,
+// saved_at, whether every split of the shard is done, and position_count,
+// the number of split rows of its checkpoint). Every row carries the
+// fingerprint and the run id (Checkpoint.Run) of the checkpoint that wrote
+// it.
 //
 // A Save writes the shard's row and the split rows that changed since the
 // last Save or Load as one single-partition batch, which Cassandra applies
@@ -163,13 +168,42 @@ const CheckpointTable = "sluice_checkpoints"
 // increase strictly from one Save to the next of the same store, so a
 // later save always wins even within one microsecond.
 //
+// Runs. A new run of a stream (the previous one finished, or there was
+// none) has a new run id, and may have another split plan or shard count
+// than the rows already in the partition. Load reads the shard's own row
+// and takes only the split rows that the row's shard owns and that carry
+// the row's run id: rows of other runs are ignored, so a new run's
+// checkpoint replaces the old one as a whole the moment its first save
+// lands. That first save also deletes, in the same batch, the rows of
+// other runs that this shard owns under its current shard count (split
+// rows with split % N == i that the new plan does not have, and the rows
+// of shards k >= N with k % N == i) and that its Load saw. Why run ids
+// rather than deleting the old rows before the new run writes its own: a
+// shard cannot tell, before its first save, whether its rows are stale
+// (that depends on what the stream layer does with the loaded
+// checkpoint), and a delete followed by a write is two writes with a
+// crash between them; with run ids a new run's start is one atomic batch,
+// so after a crash at any point the partition holds either the old run's
+// checkpoint or the new run's, and Load accepts both. The deletes are
+// housekeeping, not needed for correctness: a stale row that survives (a
+// delete shadowed by another machine's later clock, a row written after
+// the Load) is still ignored.
+//
+// Load refuses (rather than mixing) a shard row whose own split rows
+// disagree on the fingerprint, and a shard row whose run lost some of its
+// split rows to a later run with another shard count while it was
+// unfinished (when it was finished, Load returns nil: there is nothing to
+// resume). It also refuses when this shard's run and another shard's run
+// of the same shard count are both unfinished with different
+// fingerprints: the shards are running different queries or split plans
+// (another config, or the ring changed between their starts).
+//
 // Concurrency assumptions (why no LWT is needed): each split row and each
 // shard row is written by exactly one process, the shard that owns it
 // (split % N == i), and saves of one shard are made one at a time by its
-// committer. Two processes running the same shard of the same stream are a
-// misconfiguration: their saves would interleave (last write wins). Load
-// refuses a partition whose rows disagree on the fingerprint (shards run
-// with different queries or split plans).
+// committer. Two processes running the same shard of the same stream, or
+// shards of one stream with different shard counts at the same time, are
+// a misconfiguration: their saves would interleave (last write wins).
 //
 // Safe for concurrent use (it guards its per-stream memory of saved
 // positions with a mutex).
@@ -180,17 +214,53 @@ type CassandraStore struct {
 	consistency gocql.Consistency
 	tbl         string // table name within keyspace
 
+	// beforeWrite, when set (by tests only), is called before every write
+	// to the table; an error stops the write and is returned, as if the
+	// process had died just before it.
+	beforeWrite func() error
+
 	mu struct {
 		sync.Mutex
-		saved  map[string]map[int]Position // stream -> split -> last saved/loaded; guarded by mu
-		lastTS int64                       // last write timestamp (µs); guarded by mu
+		streams map[string]*storedRun // by stream; guarded by mu
+		lastTS  int64                 // last write timestamp (µs); guarded by mu
 	}
+}
+
+// storedRun is what a CassandraStore remembers of a stream's rows.
+type storedRun struct {
+	run   string           // run id of saved
+	saved map[int]Position // split -> position as last saved or loaded, of run
+	// seen are the rows this shard owns under its current shard count
+	// (split key -> run id), other than its own shard row, as its last
+	// Load read them; the next Save deletes those of another run that it
+	// does not overwrite, then forgets them.
+	seen map[int]string
+}
+
+// checkpointColumns are the columns of the table after the primary key,
+// with their types; NewCassandraStore adds those an older table lacks.
+var checkpointColumns = []struct{ name, typ string }{
+	{"version", "int"},
+	{"run", "text"},
+	{"fingerprint", "text"},
+	{"lo", "bigint"},
+	{"hi", "bigint"},
+	{"whole", "boolean"},
+	{"page_state", "blob"},
+	{"done", "boolean"},
+	{"page_count", "bigint"},
+	{"row_count", "bigint"},
+	{"shard_count", "int"},
+	{"position_count", "int"},
+	{"extra", "frozen<map<text, blob>>"},
+	{"saved_at", "timestamp"},
 }
 
 // NewCassandraStore returns the store of the given shard's checkpoints in
 // keyspace.table (table "" = CheckpointTable), creating the table if it is
-// missing (the keyspace must exist). consistency is used for reads and writes (the
-// zero value, Any, means LOCAL_QUORUM).
+// missing (the keyspace must exist), and adding the columns that a table
+// created by an older sluice lacks. consistency is used for reads and
+// writes (the zero value, Any, means LOCAL_QUORUM).
 func NewCassandraStore(ctx context.Context, s *gocql.Session, keyspace, table string, shard Shard, consistency gocql.Consistency) (*CassandraStore, error) {
 	if table == "" {
 		table = CheckpointTable
@@ -205,90 +275,191 @@ func NewCassandraStore(ctx context.Context, s *gocql.Session, keyspace, table st
 		consistency = gocql.LocalQuorum
 	}
 	st := &CassandraStore{session: s, keyspace: keyspace, tbl: table, shard: Shard{Index: shard.Index, Count: shard.count()}, consistency: consistency}
-	st.mu.saved = map[string]map[int]Position{}
-	ddl := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.%s (
+	st.mu.streams = map[string]*storedRun{}
+	var cols strings.Builder
+	for _, c := range checkpointColumns {
+		fmt.Fprintf(&cols, "\t%s %s,\n", c.name, c.typ)
+	}
+	ddl := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
 	stream text,
 	split int,
-	version int,
-	fingerprint text,
-	lo bigint,
-	hi bigint,
-	whole boolean,
-	page_state blob,
-	done boolean,
-	page_count bigint,
-	row_count bigint,
-	shard_count int,
-	extra frozen<map<text, blob>>,
-	saved_at timestamp,
-	PRIMARY KEY ((stream), split)
-) WITH comment = 'sluice checkpoints: per stream, one row per split (split >= 0) and one per shard (split = -1 - shard index)'`, quoteIdent(keyspace), quoteIdent(table))
+%s	PRIMARY KEY ((stream), split)
+) WITH comment = 'sluice checkpoints: per stream, one row per split (split >= 0) and one per shard (split = -1 - shard index)'`, st.table(), cols.String())
 	if err := s.Query(ddl).WithContext(ctx).Exec(); err != nil {
 		return nil, fmt.Errorf("pager: creating %s.%s: %w", keyspace, table, err)
+	}
+	if err := st.addMissingColumns(ctx); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
 
+// addMissingColumns adds the columns of checkpointColumns that the table
+// lacks (it was created by an older sluice). Shards starting together may
+// race to add a column: an ALTER that fails is accepted when the column
+// exists afterwards.
+func (s *CassandraStore) addMissingColumns(ctx context.Context) error {
+	have, err := s.columns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range checkpointColumns {
+		if have[c.name] {
+			continue
+		}
+		aerr := s.session.Query(fmt.Sprintf("ALTER TABLE %s ADD %s %s", s.table(), c.name, c.typ)).WithContext(ctx).Exec()
+		if aerr == nil {
+			continue
+		}
+		if now, err := s.columns(ctx); err == nil && now[c.name] {
+			continue
+		}
+		return fmt.Errorf("pager: adding column %s to %s.%s (created by an older sluice): %w", c.name, s.keyspace, s.tbl, aerr)
+	}
+	return nil
+}
+
+// columns returns the names of the table's columns.
+func (s *CassandraStore) columns(ctx context.Context) (map[string]bool, error) {
+	it := s.session.Query("SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?", s.keyspace, s.tbl).
+		WithContext(ctx).Iter()
+	have := map[string]bool{}
+	var name string
+	for it.Scan(&name) {
+		have[name] = true
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("pager: reading the columns of %s.%s: %w", s.keyspace, s.tbl, err)
+	}
+	return have, nil
+}
+
 func (s *CassandraStore) table() string { return quoteIdent(s.keyspace) + "." + quoteIdent(s.tbl) }
 
-// Load reads the shard's checkpoint of a stream; (nil, nil) when the shard
-// never saved one.
-func (s *CassandraStore) Load(ctx context.Context, stream string) (*Checkpoint, error) {
-	it := s.session.Query("SELECT split, version, fingerprint, lo, hi, whole, page_state, done, page_count, row_count, shard_count, extra, saved_at FROM "+
+// checkpointRow is one row of the table as Load reads it.
+type checkpointRow struct {
+	split, version   int
+	run, fingerprint string
+	lo, hi           int64
+	whole            bool
+	state            []byte
+	done             *bool // nil: not written (a shard row of an older sluice)
+	pages, rows      int64
+	shardCount       int
+	positionCount    int // 0: not written (an older sluice)
+	extra            map[string][]byte
+	savedAt          time.Time
+}
+
+// readRows returns every row of the stream's partition, by split.
+func (s *CassandraStore) readRows(ctx context.Context, stream string) ([]checkpointRow, error) {
+	it := s.session.Query("SELECT split, version, run, fingerprint, lo, hi, whole, page_state, done, page_count, row_count, shard_count, position_count, extra, saved_at FROM "+
 		s.table()+" WHERE stream = ?", stream).WithContext(ctx).Consistency(s.consistency).Iter()
-	var (
-		split, version, shardCount int
-		fp                         string
-		lo, hi                     int64
-		whole, done                bool
-		state                      []byte
-		pages, rows                int64
-		extra                      map[string][]byte
-		savedAt                    time.Time
-	)
-	var cp *Checkpoint
-	var positions []Position
-	fps := map[string][]int{}
-	for it.Scan(&split, &version, &fp, &lo, &hi, &whole, &state, &done, &pages, &rows, &shardCount, &extra, &savedAt) {
-		fps[fp] = append(fps[fp], split)
-		switch {
-		case split == -1-s.shard.Index:
-			cp = &Checkpoint{Version: version, Stream: stream, Fingerprint: fp,
-				Shard: Shard{Index: s.shard.Index, Count: shardCount}, Extra: extra, SavedAt: savedAt.UTC()}
-		case split >= 0 && s.shard.Owns(split):
-			positions = append(positions, Position{Split: split, Lo: lo, Hi: hi, Whole: whole,
-				PageState: state, Done: done, Pages: uint64(pages), Rows: uint64(rows)})
+	var out []checkpointRow
+	for {
+		var r checkpointRow
+		if !it.Scan(&r.split, &r.version, &r.run, &r.fingerprint, &r.lo, &r.hi, &r.whole, &r.state, &r.done,
+			&r.pages, &r.rows, &r.shardCount, &r.positionCount, &r.extra, &r.savedAt) {
+			break
 		}
-		state, extra = nil, nil
+		out = append(out, r)
 	}
 	if err := it.Close(); err != nil {
 		return nil, fmt.Errorf("pager: loading checkpoint of stream %q from %s: %w", stream, s.table(), err)
 	}
-	if len(fps) > 1 {
-		var parts []string
-		for f, splits := range fps {
-			parts = append(parts, fmt.Sprintf("%s (rows %v)", f, splits))
-		}
-		return nil, fmt.Errorf("pager: checkpoint of stream %q in %s mixes fingerprints %s: shards ran different queries or split plans; delete the stream's rows to start over",
-			stream, s.table(), strings.Join(parts, ", "))
+	return out, nil
+}
+
+// Load reads the shard's checkpoint of a stream: its shard row and the
+// split rows of the same run (see CassandraStore); (nil, nil) when the
+// shard never saved one, or when its last run finished and lost rows to a
+// later run with another shard count.
+func (s *CassandraStore) Load(ctx context.Context, stream string) (*Checkpoint, error) {
+	rows, err := s.readRows(ctx, stream)
+	if err != nil {
+		return nil, err
 	}
-	if cp == nil {
-		if len(positions) > 0 {
-			return nil, fmt.Errorf("pager: checkpoint of stream %q in %s has split rows of shard %s but no shard row", stream, s.table(), s.shard)
+	self := -1 - s.shard.Index
+	seen := map[int]string{}
+	var head *checkpointRow
+	for i, r := range rows {
+		switch {
+		case r.split == self:
+			head = &rows[i]
+		case r.split >= 0 && s.shard.Owns(r.split), r.split < 0 && s.shard.Owns(-1-r.split):
+			seen[r.split] = r.run
 		}
+	}
+	if head == nil {
+		s.loaded(stream, "", nil, seen)
 		return nil, nil
 	}
-	for i := range positions {
-		if positions[i].Done {
-			positions[i].PageState = nil
-		}
+	// The checkpoint is the shard row's run, with the split rows its shard
+	// count gave this shard index (when it differs from this store's,
+	// Pager.Resume refuses the checkpoint, saying so).
+	owner := Shard{Index: s.shard.Index, Count: head.shardCount}
+	if err := owner.Validate(); err != nil {
+		return nil, fmt.Errorf("pager: checkpoint of stream %q in %s: the row of shard %d: %w", stream, s.table(), s.shard.Index, err)
 	}
-	cp.Positions = positions
+	cp := &Checkpoint{Version: head.version, Stream: stream, Run: head.run, Fingerprint: head.fingerprint,
+		Shard: owner, Extra: head.extra, SavedAt: head.savedAt.UTC()}
+	fps := map[string][]int{head.fingerprint: {self}}
+	for _, r := range rows {
+		if r.split < 0 || r.run != head.run || !owner.Owns(r.split) {
+			continue
+		}
+		fps[r.fingerprint] = append(fps[r.fingerprint], r.split)
+		pos := Position{Split: r.split, Lo: r.lo, Hi: r.hi, Whole: r.whole, PageState: r.state,
+			Done: r.done != nil && *r.done, Pages: uint64(r.pages), Rows: uint64(r.rows)}
+		if pos.Done {
+			pos.PageState = nil
+		}
+		cp.Positions = append(cp.Positions, pos)
+	}
+	if len(fps) > 1 {
+		var parts []string
+		for _, f := range slices.Sorted(maps.Keys(fps)) {
+			parts = append(parts, fmt.Sprintf("%s (rows %v)", f, fps[f]))
+		}
+		return nil, fmt.Errorf("pager: checkpoint of stream %q (shard %s, %s) in %s mixes fingerprints %s: its rows were written for different queries or split plans; %s",
+			stream, owner, runText(head.run), s.table(), strings.Join(parts, ", "), s.startOver(stream))
+	}
+	if n := head.positionCount; n > 0 && len(cp.Positions) != n {
+		if head.done != nil && *head.done {
+			// A finished run whose rows a later run with another shard
+			// count overwrote: nothing to resume.
+			s.loaded(stream, "", nil, seen)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("pager: checkpoint of stream %q (shard %s, %s) in %s has %d of its %d split rows: a later run with another shard count overwrote the others before this one finished; %s",
+			stream, owner, runText(head.run), s.table(), len(cp.Positions), n, s.startOver(stream))
+	}
 	if err := cp.Validate(); err != nil {
 		return nil, err
 	}
-	s.remember(stream, cp.Positions, false)
+	if !cp.Done() {
+		for _, r := range rows {
+			if r.split >= 0 || r.split == self || r.shardCount != head.shardCount || r.done == nil || *r.done || r.fingerprint == head.fingerprint {
+				continue
+			}
+			return nil, fmt.Errorf("pager: checkpoint of stream %q in %s: shard %s (%s) and shard %d/%d (%s) are both unfinished with different fingerprints, %s and %s: the shards run different queries or split plans (another config, or the ring changed between their starts); %s",
+				stream, s.table(), owner, runText(head.run), -1-r.split, r.shardCount, runText(r.run), head.fingerprint, r.fingerprint, s.startOver(stream))
+		}
+	}
+	s.loaded(stream, cp.Run, cp.Positions, seen)
 	return cp, nil
+}
+
+func runText(run string) string {
+	if run == "" {
+		return "a run without id"
+	}
+	return "run " + run
+}
+
+// startOver says how to discard the stream's checkpoint.
+func (s *CassandraStore) startOver(stream string) string {
+	return fmt.Sprintf("delete the stream's rows to start over: DELETE FROM %s WHERE stream = '%s'", s.table(), strings.ReplaceAll(stream, "'", "''"))
 }
 
 // Save writes the checkpoint (see CassandraStore).
@@ -304,50 +475,79 @@ func (s *CassandraStore) Save(ctx context.Context, cp *Checkpoint) error {
 			return fmt.Errorf("pager: checkpoint of shard %s has split %d of another shard", s.shard, p.Split)
 		}
 	}
-	changed := s.changed(cp.Stream, cp.Positions)
+	changed, stale := s.toWrite(cp)
 	b := s.session.Batch(gocql.UnloggedBatch).WithContext(ctx).Consistency(s.consistency).WithTimestamp(s.timestamp())
-	ins := "INSERT INTO " + s.table() + " (stream, split, version, fingerprint, lo, hi, whole, page_state, done, page_count, row_count, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	ins := "INSERT INTO " + s.table() + " (stream, split, version, run, fingerprint, lo, hi, whole, page_state, done, page_count, row_count, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	for _, p := range changed {
 		var state []byte
 		if len(p.PageState) > 0 {
 			state = p.PageState
 		}
-		b.Query(ins, cp.Stream, p.Split, cp.Version, cp.Fingerprint, p.Lo, p.Hi, p.Whole, state, p.Done, int64(p.Pages), int64(p.Rows), cp.SavedAt)
+		b.Query(ins, cp.Stream, p.Split, cp.Version, cp.Run, cp.Fingerprint, p.Lo, p.Hi, p.Whole, state, p.Done, int64(p.Pages), int64(p.Rows), cp.SavedAt)
 	}
-	b.Query("INSERT INTO "+s.table()+" (stream, split, version, fingerprint, shard_count, extra, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		cp.Stream, -1-s.shard.Index, cp.Version, cp.Fingerprint, s.shard.Count, cp.Extra, cp.SavedAt)
+	for _, split := range stale {
+		b.Query("DELETE FROM "+s.table()+" WHERE stream = ? AND split = ?", cp.Stream, split)
+	}
+	b.Query("INSERT INTO "+s.table()+" (stream, split, version, run, fingerprint, shard_count, position_count, done, extra, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		cp.Stream, -1-s.shard.Index, cp.Version, cp.Run, cp.Fingerprint, s.shard.Count, len(cp.Positions), cp.Done(), cp.Extra, cp.SavedAt)
+	if err := s.write(); err != nil {
+		return err
+	}
 	if err := b.ExecContext(ctx); err != nil {
 		return fmt.Errorf("pager: saving checkpoint of stream %q to %s: %w", cp.Stream, s.table(), err)
 	}
-	s.remember(cp.Stream, cp.Positions, true)
+	s.saved(cp)
 	return nil
+}
+
+// write is called before every write to the table (see beforeWrite).
+func (s *CassandraStore) write() error {
+	if s.beforeWrite == nil {
+		return nil
+	}
+	return s.beforeWrite()
 }
 
 // Delete removes every row of the stream (all shards).
 func (s *CassandraStore) Delete(ctx context.Context, stream string) error {
+	if err := s.write(); err != nil {
+		return err
+	}
 	if err := s.session.Query("DELETE FROM "+s.table()+" WHERE stream = ?", stream).WithContext(ctx).
 		Consistency(s.consistency).WithTimestamp(s.timestamp()).Exec(); err != nil {
 		return fmt.Errorf("pager: deleting checkpoint of stream %q from %s: %w", stream, s.table(), err)
 	}
 	s.mu.Lock()
-	delete(s.mu.saved, stream)
+	delete(s.mu.streams, stream)
 	s.mu.Unlock()
 	return nil
 }
 
-// changed returns the positions that differ from the last saved ones.
-func (s *CassandraStore) changed(stream string, ps []Position) []Position {
+// toWrite returns the positions of cp to write — those that differ from
+// the last saved ones, or all of them when cp starts another run than the
+// one last saved or loaded — and the rows of other runs to delete.
+func (s *CassandraStore) toWrite(cp *Checkpoint) (changed []Position, stale []int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	last := s.mu.saved[stream]
-	var out []Position
-	for _, p := range ps {
-		if q, ok := last[p.Split]; ok && samePosition(p, q) {
+	sr := s.mu.streams[cp.Stream]
+	if sr == nil {
+		sr = &storedRun{}
+	}
+	mine := make(map[int]bool, len(cp.Positions))
+	for _, p := range cp.Positions {
+		mine[p.Split] = true
+		if q, ok := sr.saved[p.Split]; ok && sr.run == cp.Run && samePosition(p, q) {
 			continue
 		}
-		out = append(out, p)
+		changed = append(changed, p)
 	}
-	return out
+	for split, run := range sr.seen {
+		if run != cp.Run && !mine[split] {
+			stale = append(stale, split)
+		}
+	}
+	slices.Sort(stale)
+	return changed, stale
 }
 
 func samePosition(a, b Position) bool {
@@ -355,17 +555,31 @@ func samePosition(a, b Position) bool {
 		a.Pages == b.Pages && a.Rows == b.Rows && string(a.PageState) == string(b.PageState)
 }
 
-// remember records positions as saved (merge) or loaded (replace).
-func (s *CassandraStore) remember(stream string, ps []Position, merge bool) {
+// loaded records what Load read: the positions of run, and the rows seen.
+func (s *CassandraStore) loaded(stream, run string, ps []Position, seen map[int]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.mu.saved[stream]
-	if m == nil || !merge {
-		m = make(map[int]Position, len(ps))
-		s.mu.saved[stream] = m
-	}
+	sr := &storedRun{run: run, saved: make(map[int]Position, len(ps)), seen: seen}
 	for _, p := range ps {
-		m[p.Split] = p.Clone()
+		sr.saved[p.Split] = p.Clone()
+	}
+	s.mu.streams[stream] = sr
+}
+
+// saved records a successful Save of cp: its positions are stored (all of
+// them when its run differs from the last one's) and the rows of other
+// runs it deleted are forgotten.
+func (s *CassandraStore) saved(cp *Checkpoint) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sr := s.mu.streams[cp.Stream]
+	if sr == nil || sr.run != cp.Run || sr.saved == nil {
+		sr = &storedRun{run: cp.Run, saved: make(map[int]Position, len(cp.Positions))}
+		s.mu.streams[cp.Stream] = sr
+	}
+	sr.seen = nil
+	for _, p := range cp.Positions {
+		sr.saved[p.Split] = p.Clone()
 	}
 }
 
