@@ -105,16 +105,16 @@ func (s *Stream) Run(ctx context.Context, stop <-chan struct{}) (sum Summary, er
 
 	sum.RowsIn, sum.RowsOut, sum.Pages = s.rows.Load(), s.rowsOut.Load(), s.pages.Load()
 	sum.Elapsed = time.Since(start)
-	sum.Complete = out.complete && dispErr == nil
+	sum.Complete = out.complete && dispErr == nil && ctx.Err() == nil
 	sum.Resume = out.resume
 	switch {
 	case out.err != nil:
 		return sum, withResume(out.err, out.resume)
-	case dispErr == nil:
+	case dispErr == nil && ctx.Err() == nil:
 		return sum, nil
 	case errors.Is(dispErr, errStopped):
 		return sum, fmt.Errorf("stream %q %w: %s", s.spec.Name, errStopped, out.resume)
-	case errors.Is(dispErr, errCanceled), errors.Is(dispErr, errWorkerExited):
+	case dispErr == nil, errors.Is(dispErr, errCanceled), errors.Is(dispErr, errWorkerExited):
 		return sum, fmt.Errorf("stream %q aborted: %w\nresume from: %s", s.spec.Name, context.Cause(ctx), out.resume)
 	default:
 		if m := s.spec.Metrics; m != nil {

@@ -93,9 +93,6 @@ func New(ctx context.Context, spec Spec) (_ *Stream, err error) {
 	}
 	opts := spec.Paging
 	opts.Stream = spec.Name
-	if err := opts.Validate(); err != nil {
-		return nil, fmt.Errorf("stream %q: %w", spec.Name, err)
-	}
 	pg, err := pager.New(spec.Source, spec.Plan, opts, spec.Observer)
 	if err != nil {
 		return nil, fmt.Errorf("stream %q: %w", spec.Name, err)
