@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/host"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/metrics"
+	"github.com/sluicehq/sluice/internal/setup"
 	"github.com/sluicehq/sluice/internal/stream"
 )
 
@@ -67,6 +68,7 @@ type swapper struct {
 	swapped, unchanged, other int
 	errs                      []error
 	n                         int // swaps started, over every phase
+	env                       *setup.Env
 }
 
 func (sw *swapper) run(ctx context.Context, streams []*stream.Stream, running []atomic.Bool, cfgs []config.Stream, period time.Duration, stop <-chan struct{}, wg *sync.WaitGroup) {
@@ -111,7 +113,7 @@ func (sw *swapper) run(ctx context.Context, streams []*stream.Stream, running []
 		go func() {
 			defer inflight.Done()
 			defer func() { <-slots }()
-			err := streams[k].Reload(ctx, "counter", &p)
+			err := setup.Reload(ctx, sw.env, streams[k], p)
 			sw.mu.Lock()
 			defer sw.mu.Unlock()
 			switch {
@@ -158,14 +160,14 @@ func TestConcurrentStreamsWithHotSwaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close(context.Background())
-	env := &stream.Env{Config: conf, Session: session(t), Runtime: rt, Metrics: metrics.New(),
+	env := &setup.Env{Config: conf, Session: session(t), Runtime: rt, Metrics: metrics.New(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
-	sw := &swapper{}
+	sw := &swapper{env: env}
 	runPhase := func(phase string, stopAfter time.Duration) (stoppedN, completeN int) {
 		ss := make([]*stream.Stream, len(conf.Streams))
 		for i, sc := range conf.Streams {
-			s, err := stream.New(ctx, env, sc)
+			s, err := setup.New(ctx, env, i, sc)
 			if err != nil {
 				for _, o := range ss[:i] {
 					o.Close(ctx)
