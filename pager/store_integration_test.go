@@ -354,6 +354,36 @@ func finishedRun(t *testing.T, s *gocql.Session, table, stream string, l shape, 
 	return r
 }
 
+// resumeErr loads shard sh's checkpoint of stream and resumes a pager of
+// shape l from it, returning the error of Load or Resume.
+func resumeErr(t *testing.T, s *gocql.Session, stream string, l shape, sh Shard) error {
+	t.Helper()
+	ctx := context.Background()
+	st, err := NewCassandraStore(ctx, s, itKeyspace, "", sh, gocql.One)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := st.Load(ctx, stream)
+	if err != nil {
+		return err
+	}
+	opts := Options{Stream: stream, PageSize: storePageSize, Splits: l.splits, Shard: sh, Consistency: gocql.One}
+	src, err := NewCassandraSource(ctx, s, Spec{Keyspace: itKeyspace, Table: scanTable}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := src.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(src, plan, opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	return p.Resume(cp)
+}
+
 // Issue 18 at the store level: a finished run, then a new run with fewer
 // splits (or fewer shards and splits) killed after its first saves; every
 // shard's Load returns the new run's checkpoint (it used to refuse the
@@ -410,6 +440,19 @@ func TestIntegrationCassandraStoreNewRunAfterPlanChange(t *testing.T) {
 						pc.pr.Checkpoint(nil).Run, pc.p.Plan().Fingerprint, wantSplits, len(pc.durable))
 				}
 				t.Logf("shard %s after the kill: run %s, %d of %d rows saved, %d rows of the table", pc.shard, cp.Run, len(pc.durable), cp.Rows(), len(want))
+			}
+			// The unfinished run cannot be resumed with yet another plan
+			// or shard count: the pager refuses, saying why.
+			if err := resumeErr(t, s, stream, shape{tc.to.splits + 2, tc.to.shards}, Shard{Index: 0, Count: tc.to.shards}); !errors.Is(err, ErrFingerprint) || !strings.Contains(err.Error(), "split plan") {
+				t.Fatalf("resuming the unfinished run with %d splits: %v, want a refusal naming the split plan", tc.to.splits+2, err)
+			} else {
+				t.Log(err)
+			}
+			other := shape{tc.to.splits, tc.to.shards%2 + 1}
+			if err := resumeErr(t, s, stream, other, Shard{Index: 0, Count: other.shards}); err == nil || !strings.Contains(err.Error(), "restart with the same shard count") {
+				t.Fatalf("resuming the unfinished run with %d shards: %v, want a refusal naming the shard count", other.shards, err)
+			} else {
+				t.Log(err)
 			}
 			rest := runLayout(t, s, "", stream, tc.to, &writes{budget: -1}, nil)
 			for i, pc := range rest.procs {
