@@ -16,7 +16,9 @@ const maxFileSize = 16 << 20
 
 // Load reads, parses and validates the configuration file at path. Relative
 // paths in the file are resolved against the file's directory. Problems with
-// the file are returned as a *Error listing all of them.
+// the file are returned as a *Error listing all of them. When the only
+// problems are plugin modules missing on disk (the file itself is valid),
+// Load returns the Config as well as the *Error.
 func Load(path string) (*Config, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -37,6 +39,7 @@ func Load(path string) (*Config, error) {
 	resolvePaths(reflect.ValueOf(c).Elem(), c.Dir)
 	// Missing plugin files are reported with the other problems of the
 	// file, not after them.
+	fileOK := len(d.probs) == 0
 	for i, s := range c.Streams {
 		for j, p := range s.Plugins {
 			if p.Path == "" {
@@ -52,6 +55,13 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	if len(d.probs) > 0 {
+		if fileOK {
+			// The file itself is valid: the Config comes with the error,
+			// so that sluice check and run can report what else is wrong
+			// (the sources against the tables, the other plugins) in the
+			// same pass.
+			return c, newError(d.probs)
+		}
 		return nil, newError(d.probs)
 	}
 	return c, nil
