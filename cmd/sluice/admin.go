@@ -218,7 +218,10 @@ func (a *app) reload(ctx context.Context, s *stream.Stream, name string, p *conf
 // goroutine (joined by a.wait). Every other change needs a restart: each
 // one is logged, with its old and new value, and not applied.
 func (a *app) reloadConfig(ctx context.Context, o runOptions, streams []*stream.Stream) {
-	cfg, err := loadConfig(o.config, o.shard)
+	cfg, pending, err := loadConfig(o.config, o.shard)
+	if err == nil && pending != nil {
+		err = pending // a plugin module missing on disk
+	}
 	if err != nil {
 		a.log.Error("SIGHUP: config refused; keeping the running one", "err", err)
 		return

@@ -12,10 +12,14 @@ import (
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("check", "sluice check -config FILE",
 		`Validate everything a run needs, without reading a row: the config (every problem
-at once, with file:line and key path), the secrets it names, the connection to
-Cassandra, every stream's source against the table schema, and every plugin
-(compiled, exports and imports checked, ABI version negotiated, init run with
-its config). Exits 0 when all is well, 2 listing every problem otherwise.`, stderr)
+at once, with file:line and key path) and the plugin modules it names, the
+secrets it names, the connection to Cassandra, every stream's source against
+the table schema (columns, where, cql and the types of its values), every
+plugin (compiled, exports and imports checked, ABI version negotiated, init
+run with its config), the schema probe (each chain run on the source's real
+columns), the sinks, and whether a saved checkpoint can be resumed. These
+are the checks sluice run makes before its first row, in the same code.
+Exits 0 when all is well, 2 listing every problem otherwise.`, stderr)
 	path := fs.String("config", "config.toml", "config file")
 	shard := fs.String("shard", "", `check with shard "i/N" (as sluice run -shard)`)
 	if err := parseFlags(fs, args); err != nil {
@@ -24,7 +28,7 @@ its config). Exits 0 when all is well, 2 listing every problem otherwise.`, stde
 	if fs.NArg() > 0 {
 		return usagef("check: unexpected arguments %q", fs.Args())
 	}
-	cfg, err := loadConfig(*path, *shard)
+	cfg, pending, err := loadConfig(*path, *shard)
 	if err != nil {
 		return err
 	}
@@ -37,11 +41,14 @@ its config). Exits 0 when all is well, 2 listing every problem otherwise.`, stde
 	log := newLogger(cfg, io.Discard)
 	env, closeEnv, err := newEnv(ctx, cfg, secrets, log)
 	if err != nil {
+		if pending != nil {
+			problems = append(problems, pending)
+		}
 		problems = append(problems, err)
 		return usageError{errors.Join(problems...)}
 	}
 	defer closeEnv()
-	a := &app{cfg: cfg, env: env, log: log, stderr: stderr, secrets: secrets}
+	a := &app{cfg: cfg, pending: pending, env: env, log: log, stderr: stderr, secrets: secrets}
 	streams, err := a.build(ctx)
 	if err != nil {
 		problems = append(problems, err)

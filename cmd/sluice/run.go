@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -70,7 +72,7 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 	if fs.NArg() > 0 {
 		return usagef("run: unexpected arguments %q", fs.Args())
 	}
-	cfg, err := loadConfig(o.config, o.shard)
+	cfg, pending, err := loadConfig(o.config, o.shard)
 	if err != nil {
 		return err
 	}
@@ -100,7 +102,7 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 	}
 	defer closeEnv()
 
-	app := &app{cfg: cfg, env: env, log: log, stderr: stderr, secrets: secrets}
+	app := &app{cfg: cfg, pending: pending, env: env, log: log, stderr: stderr, secrets: secrets}
 	streams, err := app.build(ctx)
 	if err != nil {
 		return err
@@ -181,25 +183,31 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
-// loadConfig loads and validates the config; problems exit 2.
-func loadConfig(path, shard string) (*config.Config, error) {
-	cfg, err := config.Load(path)
-	if err != nil {
-		return nil, usageError{err}
+// loadConfig loads and validates the config; problems exit 2. When the
+// file is valid but plugin modules are missing on disk, it returns the
+// config with those problems (pending) instead of an error: app.build
+// reports them with every problem setup.Build finds, in one pass.
+func loadConfig(path, shard string) (cfg *config.Config, pending *config.Error, err error) {
+	cfg, err = config.Load(path)
+	if err != nil && cfg == nil {
+		return nil, nil, usageError{err}
+	}
+	if err != nil && !errors.As(err, &pending) {
+		return nil, nil, usageError{err}
 	}
 	if shard != "" {
 		sh, err := config.ParseShard(shard)
 		if err != nil {
-			return nil, usagef("-shard: %v", err)
+			return nil, nil, usagef("-shard: %v", err)
 		}
 		for i := range cfg.Streams {
 			if cfg.Streams[i].Source.CQL != "" && sh.Count > 1 {
-				return nil, usagef("-shard %s: stream %q reads a CQL query, which cannot be sharded", shard, cfg.Streams[i].Name)
+				return nil, nil, usagef("-shard %s: stream %q reads a CQL query, which cannot be sharded", shard, cfg.Streams[i].Name)
 			}
 			cfg.Streams[i].Shard = sh
 		}
 	}
-	return cfg, nil
+	return cfg, pending, nil
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -284,6 +292,7 @@ func newSession(cfg *config.Config, secrets config.Secrets) (*gocql.Session, err
 // admin server and plugin watcher.
 type app struct {
 	cfg     *config.Config
+	pending *config.Error // problems loadConfig found on disk, reported by build
 	env     *setup.Env
 	log     *slog.Logger
 	stderr  io.Writer
@@ -296,9 +305,16 @@ type app struct {
 
 // build creates every stream (setup.Build: the same checks as sluice
 // check), compiling and validating every plugin before any row is read.
-// Every problem of every stream is reported at once, and exits 2.
+// Every problem of every stream, and the pending problems of loadConfig,
+// are reported at once, and exit 2.
 func (a *app) build(ctx context.Context) ([]*stream.Stream, error) {
 	out, err := setup.Build(ctx, a.env)
+	if a.pending != nil {
+		for _, s := range out {
+			s.Close(ctx)
+		}
+		return nil, usageError{mergeProblems(a.cfg, a.pending, err)}
+	}
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -309,6 +325,28 @@ func (a *app) build(ctx context.Context) ([]*stream.Stream, error) {
 		}
 	}
 	return out, nil
+}
+
+// mergeProblems adds the problems of setup.Build's error, if any, to the
+// pending problems of loadConfig, ordered by line. A plugin whose module
+// is missing fails in setup.Build too (its file cannot be compiled): that
+// problem is left out, as pending reports it already at its path key.
+func mergeProblems(cfg *config.Config, pending *config.Error, err error) *config.Error {
+	probs := slices.Clone(pending.Problems)
+	var ce *config.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &ce):
+		for _, p := range ce.Problems {
+			if !slices.ContainsFunc(pending.Problems, func(q config.Problem) bool { return p.Path != "" && q.Path == p.Path+".path" }) {
+				probs = append(probs, p)
+			}
+		}
+	default:
+		probs = append(probs, config.Problem{File: cfg.File, Msg: err.Error()})
+	}
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	return &config.Error{Problems: probs}
 }
 
 // runAll runs the streams, at most runtime.max_concurrent_streams at once.
