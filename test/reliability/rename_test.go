@@ -79,7 +79,7 @@ func TestRenameAfterKill(t *testing.T) {
 		want := clean(t, smallTable, smallRows, "jsonl", smallPage)
 		switch res.Code {
 		case 0:
-			t.Log("the rerun took the renamed sink's offset from the checkpoint")
+			t.Log("the rerun accepted the renamed sink (exit 0): its output must be the clean run's")
 			got := readFile(t, out)
 			checkIDs(t, jsonlIDs(t, got), smallRows)
 			sameOutput(t, "after renaming the sink", got, want)
@@ -113,7 +113,7 @@ func TestRenameAfterKill(t *testing.T) {
 		res := run(t, dir, nil, "run", "-config", renameConfig(renamed).Write(t, dir, "sluice.toml"))
 		switch res.Code {
 		case 0:
-			t.Log("the rerun took the renamed plugin's state from the checkpoint")
+			t.Log("the rerun accepted the renamed plugin (exit 0): its counts must be the table's")
 			got := readFile(t, out)
 			sameCounts(t, "counts after renaming the plugin", parseCounts(t, got), truth)
 			// The clean run of the renamed config: one flush, the same bytes.
