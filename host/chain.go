@@ -166,33 +166,13 @@ func (c *Chain) Flush(ctx context.Context) (Outputs, error) {
 // sluice_snapshot is treated as stateless, and its replacement starts
 // fresh.
 func (c *Chain) Swap(ctx context.Context, i int, next *Instance) error {
-	if c.closed {
-		_ = next.Close(ctx)
-		return fmt.Errorf("host: chain swap: %w", ErrClosed)
+	if err := c.PrepareSwap(ctx, i, next); err != nil {
+		if i < 0 || i >= len(c.insts) || next != c.insts[i] {
+			_ = next.Close(ctx) // never the running instance
+		}
+		return err
 	}
-	if i < 0 || i >= len(c.insts) {
-		_ = next.Close(ctx)
-		return fmt.Errorf("host: chain swap: plugin index %d out of range [0, %d)", i, len(c.insts))
-	}
-	if next == c.insts[i] {
-		return fmt.Errorf("host: chain swap: plugin %d: the new instance is the running one", i)
-	}
-	old := c.insts[i]
-	state, err := old.Snapshot(ctx)
-	if err != nil {
-		_ = next.Close(ctx)
-		return fmt.Errorf("host: swap plugin %q: snapshot of the running instance failed, not swapped: %w", old.Plugin(), err)
-	}
-	if err := next.Restore(ctx, state); err != nil {
-		_ = next.Close(ctx)
-		return fmt.Errorf("host: swap plugin %q: restoring %d bytes of state into module %s failed; still running module %s: %w",
-			old.Plugin(), len(state), next.Module().ShortHash(), old.Module().ShortHash(), err)
-	}
-	c.insts[i] = next
-	if err := old.Close(ctx); err != nil {
-		return fmt.Errorf("host: swap plugin %q: swapped, but closing the old instance failed: %w", old.Plugin(), err)
-	}
-	return nil
+	return c.CommitSwap(ctx, i, next)
 }
 
 // PrepareSwap is the fallible first phase of a two-phase swap: it carries
