@@ -48,9 +48,9 @@ func Load(path string) (*Config, error) {
 			l := loc{}.key("stream").index(i, s.Name).key("plugin").index(j, p.Name).key("path")
 			switch st, err := os.Stat(p.Path); {
 			case err != nil:
-				d.addf(l, "plugin module %s: %v", p.Path, errors.Unwrap(err))
+				d.addf(l, "plugin module %s: %v (stream %q)", p.Path, errors.Unwrap(err), s.Name)
 			case !st.Mode().IsRegular():
-				d.addf(l, "plugin module %s is not a regular file", p.Path)
+				d.addf(l, "plugin module %s is not a regular file (stream %q)", p.Path, s.Name)
 			}
 		}
 	}

@@ -103,7 +103,11 @@ func (b *builder) problem(line int, sub string, err error) config.Problem {
 	if sub != "" {
 		path += "." + sub
 	}
-	return config.Problem{File: b.cfg.File, Line: line, Path: path, Msg: err.Error()}
+	msg := err.Error()
+	if name := fmt.Sprintf("stream %q", b.sc.Name); !strings.Contains(msg, name) {
+		msg = name + ": " + msg // the stream's name as logs and reports spell it
+	}
+	return config.Problem{File: b.cfg.File, Line: line, Path: path, Msg: msg}
 }
 
 func (b *builder) add(line int, sub string, err error) {
@@ -234,9 +238,10 @@ func sinkIdentity(cfg *config.Config, c config.Sink) string {
 }
 
 // probe runs every plugin chain once on a page of the source's real schema
-// and no rows, on throwaway instances: a plugin that needs a column the
-// source does not read, or a column of another type, fails here instead of
-// on the first page of a run. (abi/ABI.md, "The schema probe".)
+// and no rows, on throwaway instances: a plugin that refuses the schema (an
+// ERROR section: a column it needs is not read, or has another type) is
+// refused here instead of on the first page of a run. (abi/ABI.md, "The
+// schema probe".)
 func (b *builder) probe(ctx context.Context, schema *abi.Schema) {
 	if schema == nil || len(b.plugins) == 0 {
 		return
@@ -260,7 +265,14 @@ func (b *builder) probe(ctx context.Context, schema *abi.Schema) {
 	if err := chain.ProbeSchema(ctx, schema); err != nil {
 		line, sub := b.sc.Line, ""
 		var pe *host.PluginError
-		if errors.As(err, &pe) {
+		if errors.As(err, &pe) && pe.Kind != host.KindPluginReported {
+			// The plugin did not refuse the schema: it failed on the
+			// empty page itself (a trap, a limit, bad output). That is
+			// reported where it happens on real rows, with the page, row
+			// and resume point, by the run.
+			return
+		}
+		if pe != nil {
 			for i, p := range b.plugins {
 				if p.Name == pe.Plugin {
 					line, sub = b.sc.Plugins[i].Line, fmt.Sprintf("plugin[%d] (%q)", i, p.Name)

@@ -159,7 +159,7 @@ func (c *committer) apply(ctx context.Context, r result) error {
 			}
 		}
 		if !routed && o.Rows() > 0 {
-			return fmt.Errorf("stream %q: %s: a plugin emitted %d rows to output %q, which no sink takes (add it to a sink's outputs); stopping rather than dropping them",
+			return fmt.Errorf("stream %q: %s: a plugin emitted %d rows to output %q, which no [[stream.sink]] takes (add it to a sink's outputs); stopping rather than dropping them",
 				s.spec.Name, resultText(r), o.Rows(), o.Name)
 		}
 		s.rowsOut.Add(uint64(o.Rows()))
