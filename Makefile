@@ -5,7 +5,7 @@
 .PHONY: all build plugins plugins-check plugins-test fuzz-smoke test-restart test test-go run deps cassandra demo-data bench bench-smoke fmt vet clean
 
 GO        ?= go
-TESTFLAGS ?= -race -timeout 30m
+TESTFLAGS ?= -race -count=1 -timeout 30m
 DEMO_ROWS ?= 100000
 CONFIG    ?= config.toml
 
