@@ -17,6 +17,8 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"go.uber.org/goleak"
+
+	"github.com/sluicehq/sluice/internal/cqltype"
 )
 
 // Host is the contact point of the test node: $SLUICE_CASSANDRA or
@@ -37,6 +39,7 @@ func Cluster() *gocql.ClusterConfig {
 	c.Consistency = gocql.One
 	c.DisableInitialHostLookup = true
 	c.Logger = gocql.NewLogger(gocql.LogLevelNone)
+	c.RegisteredTypes = cqltype.Types() // as sluice's own sessions
 	return c
 }
 
