@@ -39,7 +39,7 @@ type cassandraSink struct {
 	session  *gocql.Session
 	keyspace string
 	table    string
-	target   string                    // "ks.table" as written in CQL
+	target   string            // "ks.table" as written in CQL
 	columns  map[string]string // the table's columns: name -> kind (partition_key, clustering, static, regular)
 	hasCK    bool              // the table has clustering columns
 	opts     CassandraOptions
