@@ -201,3 +201,43 @@ func compareRows(t *testing.T, what string, got, want []map[string]any) {
 		}
 	}
 }
+
+// TestCheckRefusesSinkTargets: what the cassandra sink cannot write is
+// refused by Build (`sluice check`, exit 2) before a row is read: a counter
+// table, and a target column of another type than the source's.
+func TestCheckRefusesSinkTargets(t *testing.T) {
+	s := testutil.Session(t)
+	ks := testutil.Keyspace(t, s)
+	for _, tb := range []string{"src", "cnt", "other"} {
+		testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+"."+tb)
+	}
+	testutil.Exec(t, s, "CREATE TABLE "+ks+".src (id int PRIMARY KEY, v vector<frozen<list<int>>, 2>)")
+	testutil.Exec(t, s, "CREATE TABLE "+ks+".cnt (id int PRIMARY KEY, c counter)")
+	testutil.Exec(t, s, "CREATE TABLE "+ks+".other (id int PRIMARY KEY, v vector<frozen<list<bigint>>, 2>)")
+	h, _ := newHarness(t, fmt.Sprintf(`
+[[stream]]
+name = "chk"
+  [stream.source]
+  keyspace = %q
+  table = "src"
+  [[stream.sink]]
+  name = "counters"
+  type = "cassandra"
+  keyspace = %q
+  table = "cnt"
+  [[stream.sink]]
+  name = "mismatch"
+  type = "cassandra"
+  keyspace = %q
+  table = "other"
+`, ks, ks, ks))
+	_, err := Build(context.Background(), h.env)
+	if err == nil {
+		t.Fatal("Build accepted a counter target and a mismatched one")
+	}
+	for _, want := range []string{"is a counter table", `column "v" is vector<frozen<list<bigint>>, 2> in ` + ks + ".other but vector<frozen<list<int>>, 2> in the output"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Build error lacks %q:\n%v", want, err)
+		}
+	}
+}
