@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
 	"github.com/sluicehq/sluice/internal/testutil"
 )
 
@@ -59,21 +61,10 @@ func TestEveryVectorAndCustomTypeToJSONLAndCassandra(t *testing.T) {
 	py := testutil.Python(t)
 	s := testutil.Session(t)
 	ks := testutil.Keyspace(t, s)
-	for _, tb := range []string{"src", "dst"} {
-		testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+"."+tb)
-	}
-	testutil.Exec(t, s, "DROP TYPE IF EXISTS "+ks+".grow")
-	testutil.Exec(t, s, "CREATE TYPE IF NOT EXISTS "+ks+".pt (x int, y text)")
-	testutil.Exec(t, s, "CREATE TYPE "+ks+".grow (a int)")
-	testutil.Exec(t, s, "CREATE TABLE "+ks+".src (id int PRIMARY KEY, "+vectorColumns+")")
+	testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+".dst")
+	createVectorTable(t, s, ks)
 	testutil.Exec(t, s, "CREATE TABLE "+ks+".dst (id int PRIMARY KEY, "+vectorColumns+
 		", extra vector<frozen<list<int>>, 3>, extra2 '"+marshal+"DynamicCompositeType(b=>"+marshal+"BytesType)')")
-	testutil.Exec(t, s, "INSERT INTO "+ks+".src (id) VALUES (2)")
-	cols := "id, " + columnNames(vectorColumns)
-	testutil.Exec(t, s, "INSERT INTO "+ks+".src ("+cols+") VALUES "+vectorRow1)
-	// The UDT grows after rows were written: old values lack the new field.
-	testutil.Exec(t, s, "ALTER TYPE "+ks+".grow ADD b text")
-	testutil.Exec(t, s, "INSERT INTO "+ks+".src (id, g, gn, gl) VALUES (3, {a: 4, b: 'new'}, {a: 5}, [{a: 6, b: 'x'}, {a: 7}])")
 
 	out := filepath.Join(t.TempDir(), "out.jsonl")
 	h, cfg := newHarness(t, fmt.Sprintf(`
@@ -120,6 +111,24 @@ name = "types12"
 		delete(r, "extra2")
 	}
 	compareRows(t, "cassandra sink copy", copied, want)
+}
+
+// createVectorTable creates ks.src with vectorColumns and three rows: one
+// with a value in every column, one of nulls, and one written after the
+// UDT grow gained a field.
+func createVectorTable(t *testing.T, s *gocql.Session, ks string) {
+	t.Helper()
+	testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+".src")
+	testutil.Exec(t, s, "DROP TYPE IF EXISTS "+ks+".grow")
+	testutil.Exec(t, s, "CREATE TYPE IF NOT EXISTS "+ks+".pt (x int, y text)")
+	testutil.Exec(t, s, "CREATE TYPE "+ks+".grow (a int)")
+	testutil.Exec(t, s, "CREATE TABLE "+ks+".src (id int PRIMARY KEY, "+vectorColumns+")")
+	testutil.Exec(t, s, "INSERT INTO "+ks+".src (id) VALUES (2)")
+	cols := "id, " + columnNames(vectorColumns)
+	testutil.Exec(t, s, "INSERT INTO "+ks+".src ("+cols+") VALUES "+vectorRow1)
+	// The UDT grows after rows were written: old values lack the new field.
+	testutil.Exec(t, s, "ALTER TYPE "+ks+".grow ADD b text")
+	testutil.Exec(t, s, "INSERT INTO "+ks+".src (id, g, gn, gl) VALUES (3, {a: 4, b: 'new'}, {a: 5}, [{a: 6, b: 'x'}, {a: 7}])")
 }
 
 func columnNames(ddl string) string {
