@@ -390,6 +390,9 @@ func (s *CassandraSource) schemaFor(cols []gocql.ColumnInfo) (*abi.Schema, *layo
 		if err := t.Validate(); err != nil {
 			return nil, nil, fmt.Errorf("pager: column %q of type %v: %w", c.Name, c.TypeInfo, err)
 		}
+		if err := cqltype.CheckVectors(t); err != nil {
+			return nil, nil, fmt.Errorf("pager: column %q: %w", c.Name, err)
+		}
 		schema.Columns = append(schema.Columns, abi.Column{Name: c.Name, Type: t})
 		if tt, ok := c.TypeInfo.(gocql.TupleTypeInfo); ok {
 			lay.tuples[i] = len(tt.Elems)

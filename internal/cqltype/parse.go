@@ -364,3 +364,34 @@ func splitTop(s string) []string {
 	}
 	return append(parts, strings.TrimSpace(s[start:]))
 }
+
+// vectorElemClasses are the custom classes whose layout inside a vector
+// sluice knows (Cassandra's valueLengthIfFixed): LexicalUUIDType is 16
+// bytes, unframed; the composites are variable, each element prefixed by
+// its length.
+var vectorElemClasses = map[string]bool{
+	MarshalPrefix + "LexicalUUIDType": true, MarshalPrefix + "DynamicCompositeType": true, MarshalPrefix + "CompositeType": true,
+}
+
+// CheckVectors refuses a vector (anywhere in t) of a custom class whose
+// layout in a vector sluice does not know: Cassandra frames the elements
+// of a vector or not depending on whether the class has a fixed length,
+// which the class name alone does not say, so its cells could not be split
+// into elements (docs/json.md, "Which types reach sluice").
+func CheckVectors(t abi.Type) error {
+	if t.ID == abi.TypeVector && len(t.Elems) == 1 && t.Elems[0].ID == abi.TypeCustom {
+		class := t.Elems[0].Name
+		if i := strings.IndexByte(class, '('); i >= 0 {
+			class = class[:i]
+		}
+		if !vectorElemClasses[class] {
+			return fmt.Errorf("%s: a vector of custom type %s is not supported: sluice cannot tell whether Cassandra gives its values a fixed length, so it could not split the vector into elements (supported custom elements: LexicalUUIDType, DynamicCompositeType, CompositeType)", t, t.Elems[0].Name)
+		}
+	}
+	for _, e := range t.Elems {
+		if err := CheckVectors(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -92,6 +92,29 @@ func TestTypesRoundTrip(t *testing.T) {
 	}
 }
 
+func TestCheckVectors(t *testing.T) {
+	for s, ok := range map[string]bool{
+		"vector<'" + m + "LexicalUUIDType', 2>":                            true,
+		"vector<'" + m + "DynamicCompositeType(s=>" + m + "UTF8Type)', 2>": true,
+		"list<frozen<vector<'" + m + "CompositeType(a,b)', 2>>>":           true,
+		"vector<'com.example.T', 2>":                                       false,
+		"map<int, frozen<vector<frozen<vector<'x.Y', 1>>, 2>>>":            false,
+		"'com.example.T'":                          true,
+		"vector<frozen<list<'com.example.T'>>, 2>": true,
+	} {
+		typ, err := Parse(s)
+		if err != nil {
+			if ok {
+				t.Errorf("Parse(%q): %v", s, err)
+			}
+			continue
+		}
+		if err := CheckVectors(typ); (err == nil) != ok {
+			t.Errorf("CheckVectors(%s) = %v, want ok=%v", s, err, ok)
+		}
+	}
+}
+
 // FuzzParse: Parse never panics, and whatever it accepts is a valid type
 // whose CQL form (Type.Describe) parses back to the same type.
 func FuzzParse(f *testing.F) {

@@ -250,3 +250,27 @@ name = "chk"
 		}
 	}
 }
+
+// TestCheckRefusesUnsupportedVector: a vector of a custom class whose
+// layout sluice does not know (EmptyType here; any class from a jar on the
+// server likewise) is refused by Build, so `sluice check` exits 2 before a
+// row is read, naming the column.
+func TestCheckRefusesUnsupportedVector(t *testing.T) {
+	s := testutil.Session(t)
+	ks := testutil.Keyspace(t, s)
+	testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+".ve")
+	testutil.Exec(t, s, "CREATE TABLE "+ks+".ve (id int PRIMARY KEY, v vector<'"+marshal+"EmptyType', 2>)")
+	h, _ := newHarness(t, fmt.Sprintf(`
+[[stream]]
+name = "vec"
+  [stream.source]
+  keyspace = %q
+  table = "ve"
+  [[stream.sink]]
+  type = "stdout"
+`, ks))
+	_, err := Build(context.Background(), h.env)
+	if err == nil || !strings.Contains(err.Error(), `column "v"`) || !strings.Contains(err.Error(), "a vector of custom type "+marshal+"EmptyType is not supported") {
+		t.Fatalf("Build: got %v, want the vector refused", err)
+	}
+}
