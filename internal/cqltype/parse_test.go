@@ -128,6 +128,17 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// The registry's entry points take the driver's split of any
+		// string the server sends: none may panic, and what they accept
+		// converts back.
+		for _, c := range []gocql.CQLType{composite{abi.TypeList}, composite{abi.TypeSet}, composite{abi.TypeMap},
+			composite{abi.TypeTuple}, composite{abi.TypeUDT}, composite{abi.TypeVector}, wrapper{}, customClass("CompositeType")} {
+			if ti, err := c.TypeInfoFromString(4, s); err == nil {
+				if _, err := FromGocql(ti); err != nil {
+					t.Fatalf("%T.TypeInfoFromString(%q) = %v, which FromGocql refuses: %v", c, s, ti, err)
+				}
+			}
+		}
 		typ, err := Parse(s)
 		if err != nil {
 			return
@@ -135,8 +146,15 @@ func FuzzParse(f *testing.F) {
 		if err := typ.Validate(); err != nil {
 			t.Fatalf("Parse(%q) = invalid %s: %v", s, typ.Describe(), err)
 		}
-		if _, err := ToGocql(typ); err != nil {
+		ti, err := ToGocql(typ)
+		if err != nil {
 			t.Fatalf("ToGocql(%s): %v", typ.Describe(), err)
+		}
+		if back, err := FromGocql(ti); err != nil || !back.Equal(typ) {
+			t.Fatalf("FromGocql(ToGocql(%s)) = %s, %v", typ.Describe(), back.Describe(), err)
+		}
+		if back, err := abi.ParseType(typ.Describe()); err != nil || !back.Equal(typ) {
+			t.Fatalf("abi.ParseType(%q) = %s, %v", typ.Describe(), back.Describe(), err)
 		}
 		_ = splitTop(s)
 	})
