@@ -69,6 +69,8 @@ func TestEveryVectorAndCustomTypeToJSONLAndCassandra(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.jsonl")
 	outCQL := filepath.Join(t.TempDir(), "cql.jsonl")
 	h, cfg := newHarness(t, fmt.Sprintf(`
+[checkpoint]
+dir = %q
 [[stream]]
 name = "types12"
   [stream.source]
@@ -91,7 +93,7 @@ name = "types12cql"
   [[stream.sink]]
   type = "file"
   path = %q
-`, ks, out, ks, ks, outCQL))
+`, t.TempDir(), ks, out, ks, ks, outCQL))
 	ctx := context.Background()
 	for i := range cfg.Streams {
 		st, err := New(ctx, h.env, i, cfg.Streams[i])
@@ -245,6 +247,8 @@ func TestCheckRefusesSinkTargets(t *testing.T) {
 	testutil.Exec(t, s, "CREATE TABLE "+ks+".cnt (id int PRIMARY KEY, c counter)")
 	testutil.Exec(t, s, "CREATE TABLE "+ks+".other (id int PRIMARY KEY, v vector<frozen<list<bigint>>, 2>)")
 	h, _ := newHarness(t, fmt.Sprintf(`
+[checkpoint]
+dir = %q
 [[stream]]
 name = "chk"
   [stream.source]
@@ -260,7 +264,7 @@ name = "chk"
   type = "cassandra"
   keyspace = %q
   table = "other"
-`, ks, ks, ks))
+`, t.TempDir(), ks, ks, ks))
 	_, err := Build(context.Background(), h.env)
 	if err == nil {
 		t.Fatal("Build accepted a counter target and a mismatched one")
@@ -282,6 +286,8 @@ func TestCheckRefusesUnsupportedVector(t *testing.T) {
 	testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+".ve")
 	testutil.Exec(t, s, "CREATE TABLE "+ks+".ve (id int PRIMARY KEY, v vector<'"+marshal+"EmptyType', 2>)")
 	h, _ := newHarness(t, fmt.Sprintf(`
+[checkpoint]
+dir = %q
 [[stream]]
 name = "vec"
   [stream.source]
@@ -289,7 +295,7 @@ name = "vec"
   table = "ve"
   [[stream.sink]]
   type = "stdout"
-`, ks))
+`, t.TempDir(), ks))
 	_, err := Build(context.Background(), h.env)
 	if err == nil || !strings.Contains(err.Error(), `column "v"`) || !strings.Contains(err.Error(), "a vector of custom type "+marshal+"EmptyType is not supported") {
 		t.Fatalf("Build: got %v, want the vector refused", err)
