@@ -68,3 +68,31 @@ func TestIntegrationUDTAlteredDuringScan(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationUnknownClassRefusedAtBuild: a column whose class the
+// driver cannot look up is refused by NewCassandraSource (so by check,
+// exit 2) as a SourceError saying what to do. A class from a jar on the
+// server cannot be installed on the test node, so the session here lacks
+// sluice's registry, which makes DynamicCompositeType such a class.
+func TestIntegrationUnknownClassRefusedAtBuild(t *testing.T) {
+	s := testutil.Session(t)
+	ks := testutil.Keyspace(t, s)
+	testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+".dc")
+	testutil.Exec(t, s, "CREATE TABLE "+ks+".dc (id int PRIMARY KEY, v 'org.apache.cassandra.db.marshal.DynamicCompositeType(s=>org.apache.cassandra.db.marshal.UTF8Type)')")
+	c := testutil.Cluster()
+	c.RegisteredTypes = nil // the driver's own registry
+	plain, err := c.CreateSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	_, err = NewCassandraSource(context.Background(), plain, Spec{Keyspace: ks, Table: "dc"}, Options{Stream: "dc"}.WithDefaults())
+	var se *SourceError
+	if !errors.As(err, &se) || se.Key != "table" || !strings.Contains(err.Error(), "custom class outside org.apache.cassandra.db.marshal") || !strings.Contains(err.Error(), "unknown type org.apache.cassandra.db.marshal.DynamicCompositeType") {
+		t.Fatalf("got %v, want a SourceError on table naming the class", err)
+	}
+	// With sluice's registry the same table is read.
+	if _, err := NewCassandraSource(context.Background(), s, Spec{Keyspace: ks, Table: "dc"}, Options{Stream: "dc"}.WithDefaults()); err != nil {
+		t.Fatal(err)
+	}
+}
