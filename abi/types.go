@@ -205,9 +205,14 @@ func (t Type) IsCollection() bool {
 // element length), else -1. It decides the cell layout of vectors. Note
 // that tinyint, smallint, date, time and counter are not fixed-length in
 // this sense (checked against Cassandra 5.0.8: vector<tinyint, 2> [1, -2]
-// is 01 01 01 fe).
+// is 01 01 01 fe). Of the custom types, LexicalUUIDType is fixed at 16
+// bytes (a vector of two is 32 bytes, unframed).
 func (t Type) FixedLen() int {
 	switch t.ID {
+	case TypeCustom:
+		if t.Name == "org.apache.cassandra.db.marshal.LexicalUUIDType" {
+			return 16
+		}
 	case TypeBoolean:
 		return 1
 	case TypeInt, TypeFloat:

@@ -80,6 +80,7 @@ type CassandraSource struct {
 		schema *abi.Schema // guarded by mu; immutable once set
 		layout *layout
 		names  []string // result column names, probes included
+		udts   []int    // page columns whose type holds a UDT (ALTER TYPE changes it in place)
 	}
 }
 
@@ -373,6 +374,17 @@ func (s *CassandraSource) schemaFor(cols []gocql.ColumnInfo) (*abi.Schema, *layo
 				return nil, nil, fmt.Errorf("pager: %s: column %d was %q, now %q: %w", truncateString(s.query, 80), i, s.mu.names[i], c.Name, errSchemaChanged)
 			}
 		}
+		// A UDT altered during the scan (ALTER TYPE ... ADD) changes a
+		// column's type under the same name: cells of the new shape do
+		// not fit the page schema, so the scan stops rather than deliver
+		// them (a rerun reads with the new type).
+		for _, k := range s.mu.udts {
+			c := cols[len(s.probeOf)+k]
+			t, err := cqltype.FromGocql(c.TypeInfo)
+			if was := s.mu.schema.Columns[k].Type; err != nil || !t.Equal(was) {
+				return nil, nil, fmt.Errorf("pager: %s: column %q was %s, now %s (a user-defined type was altered): %w", truncateString(s.query, 80), c.Name, was.Describe(), t.Describe(), errSchemaChanged)
+			}
+		}
 		return s.mu.schema, s.mu.layout, nil
 	}
 	np := len(s.probeOf)
@@ -389,6 +401,9 @@ func (s *CassandraSource) schemaFor(cols []gocql.ColumnInfo) (*abi.Schema, *layo
 		}
 		if err := t.Validate(); err != nil {
 			return nil, nil, fmt.Errorf("pager: column %q of type %v: %w", c.Name, c.TypeInfo, err)
+		}
+		if err := cqltype.CheckVectors(t); err != nil {
+			return nil, nil, fmt.Errorf("pager: column %q: %w", c.Name, err)
 		}
 		schema.Columns = append(schema.Columns, abi.Column{Name: c.Name, Type: t})
 		if tt, ok := c.TypeInfo.(gocql.TupleTypeInfo); ok {
@@ -407,8 +422,26 @@ func (s *CassandraSource) schemaFor(cols []gocql.ColumnInfo) (*abi.Schema, *layo
 	for i, c := range cols {
 		names[i] = c.Name
 	}
+	s.mu.udts = nil
+	for k, c := range schema.Columns {
+		if holdsUDT(c.Type) {
+			s.mu.udts = append(s.mu.udts, k)
+		}
+	}
 	s.mu.schema, s.mu.layout, s.mu.names = schema, lay, names
 	return schema, lay, nil
+}
+
+func holdsUDT(t abi.Type) bool {
+	if t.ID == abi.TypeUDT {
+		return true
+	}
+	for _, e := range t.Elems {
+		if holdsUDT(e) {
+			return true
+		}
+	}
+	return false
 }
 
 // column is one row of system_schema.columns.

@@ -89,6 +89,17 @@ func (s *CassandraSource) prepare(ctx context.Context, spec Spec) error {
 // Cassandra refused the statement itself (syntax, invalid, unauthorized,
 // config), saying what to change; anything else is returned wrapped.
 func (s *CassandraSource) refused(spec Spec, stmt string, err error) error {
+	if strings.HasPrefix(err.Error(), "unknown type ") {
+		// The driver refused a class string of the result metadata:
+		// sluice's registry (cqltype.Types) reads every class of
+		// org.apache.cassandra.db.marshal, so this is a class from a jar
+		// on the server (or a session without that registry).
+		key := "table"
+		if s.cqlMode {
+			key = "cql"
+		}
+		return &SourceError{Key: key, Msg: fmt.Sprintf("%s returns a column of a type the driver cannot read (a custom class outside org.apache.cassandra.db.marshal; see docs/json.md, \"Which types reach sluice\"): leave the column out", truncateString(NormalizeCQL(stmt), 200)), Err: err}
+	}
 	var re gocql.RequestError
 	if !errors.As(err, &re) {
 		return fmt.Errorf("pager: source: preparing %s: %w", truncateString(NormalizeCQL(stmt), 200), err)

@@ -50,6 +50,15 @@ func checkTable(t *testing.T) string {
 	for i := 0; i < 20; i++ {
 		testutil.Exec(t, s, "INSERT INTO "+ks+".users (id, email, amount, u) VALUES (?, ?, ?, uuid())", i, fmt.Sprintf("u%d@example.com", i), i*3)
 	}
+	// Targets a cassandra sink cannot write, and a source sluice cannot read.
+	for _, ddl := range []string{
+		"hits (id int PRIMARY KEY, n counter)",
+		"users_big (id int PRIMARY KEY, email text, amount bigint, u uuid)",
+		"ve (id int PRIMARY KEY, v vector<'org.apache.cassandra.db.marshal.EmptyType', 2>)",
+	} {
+		testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+"."+ddl[:strings.IndexByte(ddl, ' ')])
+		testutil.Exec(t, s, "CREATE TABLE "+ks+"."+ddl)
+	}
 	return ks
 }
 
@@ -211,6 +220,35 @@ name = "b"
     value = "10"
     bogus = "1"` + fileSink,
 			want: []checkWant{{"plugin", `plugin[0] ("filter"): `}, {"plugin", "bogus"}}},
+		{name: "cassandra sink: counter table", code: exitUsage, stream: `
+[[stream]]
+name = "cnt"
+  [stream.source]
+  keyspace = "{{ks}}"
+  table = "users"
+  [[stream.sink]] # @sink
+  type = "cassandra"
+  keyspace = "{{ks}}"
+  table = "hits"` + fileSink,
+			want: []checkWant{{"sink", `sink[0] ("cassandra"): `}, {"sink", "is a counter table"}}},
+		{name: "cassandra sink: column of another type", code: exitUsage, stream: `
+[[stream]]
+name = "big"
+  [stream.source]
+  keyspace = "{{ks}}"
+  table = "users"
+  [[stream.sink]] # @sink
+  type = "cassandra"
+  keyspace = "{{ks}}"
+  table = "users_big"` + fileSink,
+			want: []checkWant{{"sink", `column "amount" is bigint in {{ks}}.users_big but int in the output`}}},
+		{name: "vector of a custom class of unknown layout", code: exitUsage, stream: `
+[[stream]]
+name = "vec"
+  [stream.source] # @src
+  keyspace = "{{ks}}"
+  table = "ve"` + fileSink,
+			want: []checkWant{{"src", `a vector of custom type org.apache.cassandra.db.marshal.EmptyType is not supported`}}},
 		{name: "plugin: all of them, two streams", code: exitUsage, stream: `
 [[stream]]
 name = "one"

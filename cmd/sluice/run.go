@@ -22,6 +22,7 @@ import (
 
 	"github.com/sluicehq/sluice/host"
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/cqltype"
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/setup"
 	"github.com/sluicehq/sluice/internal/stream"
@@ -247,6 +248,7 @@ func newSession(cfg *config.Config, secrets config.Secrets) (*gocql.Session, err
 	cl.ConnectTimeout = c.ConnectTimeout
 	cl.Timeout = c.Timeout
 	cl.Logger = gocql.NewLogger(gocql.LogLevelNone)
+	cl.RegisteredTypes = cqltype.Types() // every type a table can hold, see internal/cqltype
 	cl.DisableInitialHostLookup = !c.HostLookup
 	if c.Keyspace != "" {
 		cl.Keyspace = c.Keyspace

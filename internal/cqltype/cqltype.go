@@ -1,6 +1,9 @@
-// Package cqltype converts the gocql driver's type descriptions (from
-// result or table metadata) to abi.Type, for the pager (page schemas) and
-// the Cassandra sink (target columns) alike.
+// Package cqltype is sluice's knowledge of Cassandra's types: it parses
+// Cassandra's type strings (Parse), gives the driver a type registry built
+// on that parser (Types), so that every type a table can hold reaches
+// sluice, and converts the driver's type descriptions (from result or
+// table metadata) to abi.Type, for the pager (page schemas) and the
+// Cassandra sink (target columns) alike.
 package cqltype
 
 import (
@@ -13,7 +16,8 @@ import (
 )
 
 // FromGocql converts a gocql type to the ABI type: every native type,
-// collections, tuples, UDTs, vectors, and registered custom types.
+// collections, tuples, UDTs, vectors, and custom types (Custom, as the
+// registry of Types describes them).
 func FromGocql(ti gocql.TypeInfo) (abi.Type, error) {
 	switch t := ti.(type) {
 	case gocql.CollectionType:
@@ -59,6 +63,8 @@ func FromGocql(ti gocql.TypeInfo) (abi.Type, error) {
 			}
 		}
 		return abi.UDTOf(t.Keyspace, t.Name, names, types), nil
+	case Custom:
+		return abi.CustomOf(t.Class), nil
 	case gocql.VectorType:
 		e, err := FromGocql(t.SubType)
 		if err != nil {
@@ -69,8 +75,9 @@ func FromGocql(ti gocql.TypeInfo) (abi.Type, error) {
 	id := ti.Type()
 	switch {
 	case id == gocql.TypeCustom:
-		// gocql refuses custom classes it does not know when it parses the
-		// metadata, so this is a registered custom type.
+		// A custom type of a session without Types (a registry of its
+		// own): gocql refuses classes it does not know when it parses the
+		// metadata, so this is one registered there.
 		if v := reflect.ValueOf(ti); v.Kind() == reflect.String {
 			return abi.CustomOf(v.String()), nil
 		}

@@ -150,6 +150,9 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	if src != nil && len(b.plugins) == len(sc.Plugins) {
 		b.probe(ctx, src.Schema())
 	}
+	if src != nil && len(sc.Plugins) == 0 {
+		b.checkSinks(ctx, src.Schema())
+	}
 	store, where, startOver, err := b.store(ctx, opts.Shard)
 	if err != nil {
 		b.add(b.cfg.Line("checkpoint"), "", fmt.Errorf("checkpoint store: %w", err))
@@ -214,6 +217,42 @@ func (b *builder) openSinks(ctx context.Context) {
 			continue
 		}
 		b.sinks = append(b.sinks, stream.Sink{Name: name, Identity: sinkIdentity(b.cfg, c), Outputs: c.Outputs, Sink: sk})
+	}
+}
+
+// schemaChecker is a sink that can check, before any row is read, that it
+// can write pages of a schema (the cassandra sink: the target's columns
+// and types).
+type schemaChecker interface {
+	CheckSchema(ctx context.Context, s *abi.Schema) error
+}
+
+// checkSinks checks the sinks that take the source's pages as they are (a
+// stream without plugins) against the source's schema, so that check
+// refuses what the first page would. (Behind plugins the output's schema
+// is known only from their first real page.)
+func (b *builder) checkSinks(ctx context.Context, schema *abi.Schema) {
+	if schema == nil {
+		return
+	}
+	for _, sk := range b.sinks {
+		ch, ok := sk.Sink.(schemaChecker)
+		if !ok {
+			continue
+		}
+		for i, c := range b.sc.Sinks {
+			if SinkName(c) != sk.Name {
+				continue
+			}
+			for _, o := range sk.Outputs {
+				if o == "" {
+					if err := ch.CheckSchema(ctx, schema); err != nil {
+						b.add(c.Line, fmt.Sprintf("sink[%d] (%q)", i, sk.Name), err)
+					}
+					break
+				}
+			}
+		}
 	}
 }
 

@@ -39,8 +39,9 @@ type cassandraSink struct {
 	session  *gocql.Session
 	keyspace string
 	table    string
-	target   string                    // "ks.table" as written in CQL
-	columns  map[string]gocql.TypeInfo // the table's columns
+	target   string            // "ks.table" as written in CQL
+	columns  map[string]string // the table's columns: name -> kind (partition_key, clustering, static, regular)
+	hasCK    bool              // the table has clustering columns
 	opts     CassandraOptions
 	retry    gocql.RetryPolicy
 
@@ -48,9 +49,11 @@ type cassandraSink struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	schema *abi.Schema // schema of the cached statement
-	stmt   string      // INSERT for schema
-	prefix string      // "INSERT INTO ks.t (a, b) VALUES (" for schema
+	schema *abi.Schema // schema of the cached statements
+	full   insertStmt  // INSERT of every column of schema
+	static insertStmt  // INSERT of the partition key and static columns of schema (a static-only row)
+	ckIdx  []int       // columns of schema that are clustering columns
+	regIdx []int       // columns of schema that are regular columns
 	tuples bool        // schema has a top-level tuple column (see tupleInsert)
 
 	mu struct {
@@ -61,9 +64,37 @@ type cassandraSink struct {
 	closed bool
 }
 
+// insertStmt is the INSERT of some columns of a page schema.
+type insertStmt struct {
+	idx    []int  // the page columns it binds, in order
+	stmt   string // INSERT INTO ks.t (a, b) VALUES (?, ?)
+	prefix string // INSERT INTO ks.t (a, b) VALUES (
+}
+
+func (c *cassandraSink) newInsert(s *abi.Schema, idx []int) insertStmt {
+	names := make([]string, len(idx))
+	marks := make([]string, len(idx))
+	for i, k := range idx {
+		names[i], marks[i] = cqlIdent(s.Columns[k].Name), "?"
+	}
+	prefix := "INSERT INTO " + c.target + " (" + strings.Join(names, ", ") + ") VALUES ("
+	return insertStmt{idx: idx, stmt: prefix + strings.Join(marks, ", ") + ")", prefix: prefix}
+}
+
 // NewCassandra returns a sink that INSERTs rows into keyspace.table, which
-// must exist. Every column of the pages it receives must be a column of the
-// table, of the same type. It reads the table's columns once, here.
+// must exist and must not be a counter table. Every column of the pages it
+// receives must be a column of the table, of the same type; the table's
+// other columns are not written, whatever their type. It reads the
+// table's columns once, here, from system_schema.
+//
+// A row whose clustering columns are all null is a static-only row (what
+// a scan returns for a partition that has static columns and no rows): it
+// is written as an INSERT of the partition key and the static columns.
+//
+// Counter tables are refused: a counter is written with UPDATE ... SET c =
+// c + ?, which adds, and the rows sluice replays after a restart (those
+// after the last checkpoint) would be added twice. The sink writes exactly
+// once only because an INSERT replayed is the same upsert.
 func NewCassandra(ctx context.Context, name string, session *gocql.Session, keyspace, table string, opts CassandraOptions) (Sink, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
@@ -84,32 +115,56 @@ func NewCassandra(ctx context.Context, name string, session *gocql.Session, keys
 		retry:    &gocql.ExponentialBackoffRetryPolicy{NumRetries: opts.Retries, Min: 100 * time.Millisecond, Max: 5 * time.Second},
 		sem:      make(chan struct{}, opts.Concurrency),
 	}
-	cols, err := tableColumns(ctx, session, s.target)
+	cols, counters, err := tableColumns(ctx, session, keyspace, table)
 	if err != nil {
 		return nil, fmt.Errorf("sink %s: reading the columns of %s.%s: %w", name, keyspace, table, err)
 	}
+	if len(counters) > 0 {
+		return nil, fmt.Errorf("sink %s: %s.%s is a counter table (counter columns: %s): a cassandra sink cannot write counters exactly once (UPDATE ... SET c = c + ? adds, and the rows replayed after a restart would be added twice); write to a table of bigint columns instead", name, keyspace, table, strings.Join(counters, ", "))
+	}
 	s.columns = cols
+	for _, kind := range cols {
+		s.hasCK = s.hasCK || kind == "clustering"
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
 
-// tableColumns returns the columns of a table with their types, as the
-// server describes them in result metadata.
-func tableColumns(ctx context.Context, session *gocql.Session, target string) (map[string]gocql.TypeInfo, error) {
-	iter := session.Query("SELECT * FROM " + target + " LIMIT 1").WithContext(ctx).Iter()
-	infos := iter.Columns()
+// tableColumns returns the columns of a table with their kinds, and the
+// names of its counter columns, from system_schema.columns (no type is
+// parsed: a column the sink does not write may have any type).
+func tableColumns(ctx context.Context, session *gocql.Session, keyspace, table string) (cols map[string]string, counters []string, err error) {
+	iter := session.Query("SELECT column_name, kind, type FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?", keyspace, table).
+		WithContext(ctx).Consistency(gocql.One).Iter()
+	cols = map[string]string{}
+	var name, kind, typ string
+	for iter.Scan(&name, &kind, &typ) {
+		cols[name] = kind
+		if typ == "counter" {
+			counters = append(counters, name)
+		}
+	}
 	if err := iter.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cols := make(map[string]gocql.TypeInfo, len(infos))
-	for _, c := range infos {
-		cols[c.Name] = c.TypeInfo
+	if len(cols) == 0 {
+		return nil, nil, fmt.Errorf("table %s.%s does not exist (names are case-sensitive, as in system_schema)", keyspace, table)
 	}
-	return cols, nil
+	return cols, counters, nil
 }
 
-// prepare builds (and checks) the INSERT for the columns of s.
-func (c *cassandraSink) prepare(s *abi.Schema) error {
+// CheckSchema checks, before any row is read, that pages of schema s can
+// be written: what Write would refuse on the first page (a column the
+// table does not have, or of another type) is refused here, for `sluice
+// check`.
+func (c *cassandraSink) CheckSchema(ctx context.Context, s *abi.Schema) error {
+	return c.prepare(ctx, s)
+}
+
+// prepare builds (and checks) the INSERTs for the columns of s: the types
+// come from the prepared INSERT's bind markers, so only the columns
+// written are described by the driver.
+func (c *cassandraSink) prepare(ctx context.Context, s *abi.Schema) error {
 	if c.schema == s {
 		return nil
 	}
@@ -120,36 +175,77 @@ func (c *cassandraSink) prepare(s *abi.Schema) error {
 	if len(s.Columns) == 0 {
 		return fmt.Errorf("sink %s: a page without columns cannot be inserted into %s.%s", c.name, c.keyspace, c.table)
 	}
-	var names, marks []string
+	all := make([]int, 0, len(s.Columns))
+	var staticIdx, ckIdx, regIdx []int
 	tuples := false
-	for _, col := range s.Columns {
+	for k, col := range s.Columns {
 		tuples = tuples || col.Type.ID == abi.TypeTuple
-		ti, ok := c.columns[col.Name]
+		kind, ok := c.columns[col.Name]
 		if !ok {
 			return fmt.Errorf("sink %s: table %s.%s has no column %q (the output's columns are %s)", c.name, c.keyspace, c.table, col.Name, s)
 		}
-		tt, err := cqltype.FromGocql(ti)
+		all = append(all, k)
+		switch kind {
+		case "partition_key", "static":
+			staticIdx = append(staticIdx, k)
+		case "clustering":
+			ckIdx = append(ckIdx, k)
+		default:
+			regIdx = append(regIdx, k)
+		}
+	}
+	full := c.newInsert(s, all)
+	meta, err := c.session.StatementMetadata(ctx, full.stmt, "")
+	if err != nil {
+		return fmt.Errorf("sink %s: preparing %s: %w", c.name, full.stmt, err)
+	}
+	if len(meta.BindColumns) != len(s.Columns) {
+		return fmt.Errorf("sink %s: %s has %d bind markers, want %d", c.name, full.stmt, len(meta.BindColumns), len(s.Columns))
+	}
+	for k, col := range s.Columns {
+		tt, err := cqltype.FromGocql(meta.BindColumns[k].TypeInfo)
 		if err != nil {
 			return fmt.Errorf("sink %s: column %q of %s.%s: %w", c.name, col.Name, c.keyspace, c.table, err)
 		}
 		if !sameType(tt, col.Type) {
 			return fmt.Errorf("sink %s: column %q is %s in %s.%s but %s in the output: raw cells can only be written to a column of the same type", c.name, col.Name, tt, c.keyspace, c.table, col.Type)
 		}
-		names = append(names, cqlIdent(col.Name))
-		marks = append(marks, "?")
 	}
-	c.prefix = "INSERT INTO " + c.target + " (" + strings.Join(names, ", ") + ") VALUES ("
-	c.stmt = c.prefix + strings.Join(marks, ", ") + ")"
+	c.full = full
+	c.static = insertStmt{}
+	if c.hasCK && len(ckIdx) > 0 {
+		c.static = c.newInsert(s, staticIdx)
+	}
+	c.ckIdx, c.regIdx = ckIdx, regIdx
 	c.tuples = tuples
 	c.schema = s
 	return nil
+}
+
+// staticOnly reports whether a row is static-only (its clustering columns
+// are all null), and fails if such a row sets a regular column.
+func (c *cassandraSink) staticOnly(s *abi.Schema, cells [][]byte) (bool, error) {
+	if c.static.stmt == "" {
+		return false, nil
+	}
+	for _, k := range c.ckIdx {
+		if cells[k] != nil {
+			return false, nil
+		}
+	}
+	for _, k := range c.regIdx {
+		if cells[k] != nil {
+			return false, fmt.Errorf("the clustering columns are null (a static-only row) but regular column %q is not", s.Columns[k].Name)
+		}
+	}
+	return true, nil
 }
 
 func (c *cassandraSink) Write(ctx context.Context, p *abi.Page, sel []byte) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	if err := c.prepare(p.Schema); err != nil {
+	if err := c.prepare(ctx, p.Schema); err != nil {
 		c.setErr(err)
 		return err
 	}
@@ -168,7 +264,6 @@ func (c *cassandraSink) Write(ctx context.Context, p *abi.Page, sel []byte) erro
 			}
 		}
 	}
-	ncols := len(p.Schema.Columns)
 	var cells [][]byte
 	for i := range rows.NumRows() {
 		select {
@@ -185,14 +280,24 @@ func (c *cassandraSink) Write(ctx context.Context, p *abi.Page, sel []byte) erro
 			row = index[i]
 		}
 		cells = rows.Row(i).AppendCells(cells[:0])
-		stmt := c.stmt
-		values := make([]any, ncols)
-		for k, cell := range cells {
-			values[k] = rawCell(cell)
+		ins := &c.full
+		static, err := c.staticOnly(p.Schema, cells)
+		if err != nil {
+			<-c.sem
+			err = fmt.Errorf("sink %s: %s.%s, page %d, row %d: %w", c.name, c.keyspace, c.table, p.Number, row, err)
+			c.setErr(err)
+			return err
+		}
+		if static {
+			ins = &c.static
+		}
+		stmt := ins.stmt
+		values := make([]any, len(ins.idx))
+		for j, k := range ins.idx {
+			values[j] = rawCell(cells[k])
 		}
 		if c.tuples {
-			var err error
-			if stmt, values, err = c.tupleInsert(p.Schema, cells); err != nil {
+			if stmt, values, err = c.tupleInsert(p.Schema, ins, cells); err != nil {
 				<-c.sem
 				err = fmt.Errorf("sink %s: %s.%s, page %d, row %d: %w", c.name, c.keyspace, c.table, p.Number, row, err)
 				c.setErr(err)
@@ -215,16 +320,16 @@ func (c *cassandraSink) Write(ctx context.Context, p *abi.Page, sel []byte) erro
 // as they are, so the stored tuple is byte-identical to the cell (except
 // that a tuple value with fewer components than its type gets explicit
 // null components).
-func (c *cassandraSink) tupleInsert(s *abi.Schema, cells [][]byte) (string, []any, error) {
+func (c *cassandraSink) tupleInsert(s *abi.Schema, ins *insertStmt, cells [][]byte) (string, []any, error) {
 	var b strings.Builder
-	b.WriteString(c.prefix)
-	values := make([]any, 0, len(cells)+4)
+	b.WriteString(ins.prefix)
+	values := make([]any, 0, len(ins.idx)+4)
 	var err error
-	for k, cell := range cells {
-		if k > 0 {
+	for j, k := range ins.idx {
+		if j > 0 {
 			b.WriteString(", ")
 		}
-		if values, err = appendBound(&b, values, s.Columns[k].Type, cell); err != nil {
+		if values, err = appendBound(&b, values, s.Columns[k].Type, cells[k]); err != nil {
 			return "", nil, fmt.Errorf("column %q (%s): %w", s.Columns[k].Name, s.Columns[k].Type, err)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +19,8 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"go.uber.org/goleak"
+
+	"github.com/sluicehq/sluice/internal/cqltype"
 )
 
 // Host is the contact point of the test node: $SLUICE_CASSANDRA or
@@ -37,6 +41,7 @@ func Cluster() *gocql.ClusterConfig {
 	c.Consistency = gocql.One
 	c.DisableInitialHostLookup = true
 	c.Logger = gocql.NewLogger(gocql.LogLevelNone)
+	c.RegisteredTypes = cqltype.Types() // as sluice's own sessions
 	return c
 }
 
@@ -107,4 +112,27 @@ func VerifyMain(m *testing.M, opts ...goleak.Option) {
 		}
 	}
 	os.Exit(code)
+}
+
+// Python returns the Python interpreter that has the Apache Cassandra
+// Python driver (the independent client of the type tests):
+// $SLUICE_PYTHON, else .cache/py-venv/bin/python at the repository root,
+// as scripts/install-deps creates it. It fails the test when there is
+// none.
+func Python(t testing.TB) string {
+	t.Helper()
+	cands := []string{os.Getenv("SLUICE_PYTHON")}
+	if out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil {
+		cands = append(cands, filepath.Join(strings.TrimSpace(string(out)), ".cache", "py-venv", "bin", "python"))
+	}
+	for _, p := range cands {
+		if p == "" {
+			continue
+		}
+		if err := exec.Command(p, "-c", "import cassandra").Run(); err == nil {
+			return p
+		}
+	}
+	t.Fatalf("the test reads back with the Python driver: run scripts/install-deps (creates .cache/py-venv with cassandra-driver) or set SLUICE_PYTHON; tried %q", cands)
+	return ""
 }
