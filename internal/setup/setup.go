@@ -136,19 +136,28 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	}
 	b.openSinks(ctx)
 	opts := b.paging()
-	src, err := pager.NewCassandraSource(ctx, b.env.Session, b.sourceSpec(), opts)
-	if err != nil {
-		b.add(b.cfg.Line(fmt.Sprintf("stream[%d].source", b.idx)), "source", err)
-	}
-	b.src = src
+	var source pager.Source
 	var plan pager.Plan
-	if src != nil {
-		if plan, err = src.Plan(ctx); err != nil {
+	if sc.Source.Mode == "follow" {
+		var schema *abi.Schema
+		if source, plan, schema = b.follow(ctx, opts); schema != nil && len(b.plugins) == len(sc.Plugins) {
+			b.probe(ctx, schema)
+		}
+	} else {
+		src, err := pager.NewCassandraSource(ctx, b.env.Session, b.sourceSpec(), opts)
+		if err != nil {
 			b.add(b.cfg.Line(fmt.Sprintf("stream[%d].source", b.idx)), "source", err)
 		}
-	}
-	if src != nil && len(b.plugins) == len(sc.Plugins) {
-		b.probe(ctx, src.Schema())
+		b.src = src
+		if src != nil {
+			source = src
+			if plan, err = src.Plan(ctx); err != nil {
+				b.add(b.cfg.Line(fmt.Sprintf("stream[%d].source", b.idx)), "source", err)
+			}
+		}
+		if src != nil && len(b.plugins) == len(sc.Plugins) {
+			b.probe(ctx, src.Schema())
+		}
 	}
 	store, where, startOver, err := b.store(ctx, opts.Shard)
 	if err != nil {
@@ -164,7 +173,7 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	}
 	cc := b.cfg.Checkpoint
 	return stream.Spec{
-		Name: sc.Name, Source: src, Plan: plan, Paging: opts, Observer: obs,
+		Name: sc.Name, Source: source, Plan: plan, Paging: opts, Observer: obs, Follow: sc.Source.Mode == "follow",
 		Plugins: b.plugins, Sinks: b.sinks, Store: store,
 		Checkpoint: stream.CheckpointPolicy{EveryPages: cc.EveryPages, Interval: cc.Interval, Where: where, StartOver: startOver},
 		Logger:     b.env.Logger, Metrics: b.env.Metrics,
