@@ -43,7 +43,7 @@ func createTable(t *testing.T, name string) {
 	testutil.Exec(t, s, "CREATE TABLE "+ks+"."+name+" (bucket bigint, shard int, ts timestamp, id int, payload text, PRIMARY KEY ((bucket, shard), ts, id))")
 }
 
-// followConfig is the stream under test: rows to rows.jsonl, count_by's
+// followConfig is the stream under test (extra: more [stream.source] keys): rows to rows.jsonl, count_by's
 // per-bucket counts (flushed when each bucket closes) to counts.jsonl.
 func followConfig(t *testing.T, dir, tbl string, start time.Time, extra string) string {
 	t.Helper()
@@ -66,6 +66,7 @@ name = %q
   mode = "follow"
   table = %q
   page_size = 1000
+%s
     [stream.source.follow]
     time_column = "ts"
     bucket_columns = ["bucket"]
@@ -76,7 +77,6 @@ name = %q
     start = %q
     lateness = %q
     interval = "250ms"
-%s
   [[stream.plugin]]
   path = %q
     [stream.plugin.config]
@@ -93,8 +93,8 @@ name = %q
   type = "file"
   path = %q
   outputs = ["counts"]
-`, testutil.Host(), ks, e2e.WasmCache(), filepath.Join(dir, "checkpoints"), stream, tbl,
-		bucketWidth.String(), start.UTC().Format(time.RFC3339Nano), lateness.String(), extra, countByWasm,
+`, testutil.Host(), ks, e2e.WasmCache(), filepath.Join(dir, "checkpoints"), stream, tbl, extra,
+		bucketWidth.String(), start.UTC().Format(time.RFC3339Nano), lateness.String(), countByWasm,
 		filepath.Join(dir, "rows.jsonl"), filepath.Join(dir, "counts.jsonl"))
 	path := filepath.Join(dir, "sluice.toml")
 	if err := os.WriteFile(path, []byte(c), 0o644); err != nil {
