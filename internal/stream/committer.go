@@ -292,7 +292,7 @@ func (c *committer) resumeText() string {
 	for _, p := range cp.Positions {
 		pages += p.Pages
 		if !p.Done {
-			open = append(open, p.String())
+			open = append(open, positionText(s.spec.Follow, p))
 		}
 	}
 	sort.Strings(open)

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/sluicehq/sluice/pager"
@@ -87,4 +88,17 @@ func watermarkAt(ms int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms)
+}
+
+// positionText describes a position for resume messages: a follow
+// cursor by its watermark, not by its bytes.
+func positionText(followMode bool, p pager.Position) string {
+	if !followMode {
+		return p.String()
+	}
+	m, err := follow.MarkOf(p.PageState)
+	if err != nil {
+		return p.String()
+	}
+	return fmt.Sprintf("after %d pages, %d rows: %s", p.Pages, p.Rows, m)
 }
