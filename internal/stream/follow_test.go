@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/abi"
+	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/pager/follow"
 	"github.com/sluicehq/sluice/pager/follow/followtest"
 )
@@ -24,8 +25,9 @@ type followWorld struct {
 	*world
 	clock *followtest.Clock
 	src   *follow.Source
-	evs   []followtest.Event
-	spec  follow.Spec
+	evs     []followtest.Event
+	spec    follow.Spec
+	metrics *metrics.Metrics
 }
 
 var followT0 = time.Date(2026, 12, 4, 10, 30, 0, 0, time.UTC)
@@ -41,7 +43,7 @@ func newFollowWorld(t *testing.T, seed uint64, n int) *followWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &followWorld{world: w, clock: clock, src: src, evs: evs, spec: spec}
+	return &followWorld{world: w, clock: clock, src: src, evs: evs, spec: spec, metrics: metrics.New()}
 }
 
 func (fw *followWorld) streamSpec(every int) Spec {
@@ -57,6 +59,7 @@ func (fw *followWorld) streamSpec(every int) Spec {
 			{Name: "counts", Identity: "mem:counts", Outputs: []string{"counts"}, Sink: newMemSink(fw.d, "mem:counts")},
 		}})
 	sp.Source, sp.Plan, sp.Follow = fw.src, plan, true
+	sp.Metrics = fw.metrics
 	sp.Paging.PageSize = 50
 	sp.Paging.Splits = 1
 	return sp
@@ -150,6 +153,45 @@ func TestFollowCrashesDeliverEachRowOnce(t *testing.T) {
 		closed++
 	}
 	t.Logf("%d rows, %d buckets checked, counts %v", len(rows), closed, counts)
+
+	wmSec := float64(wm) / 1e3
+	if got := fw.metric("sluice_follow_watermark_seconds"); got != wmSec {
+		t.Errorf("watermark metric %v, want %v", got, wmSec)
+	}
+	if got := fw.metric("sluice_follow_polls_total"); got < 100 {
+		t.Errorf("polls metric %v, want the polls of the last run (hundreds)", got)
+	}
+	if got := fw.metric("sluice_follow_closed_buckets_total"); got < 1 {
+		t.Errorf("closed buckets metric %v, want >= 1 (10h closed in the last run)", got)
+	}
+	if got := fw.metric("sluice_follow_open_buckets"); got < 1 {
+		t.Errorf("open buckets metric %v", got)
+	}
+	if got := fw.metric("sluice_follow_lag_seconds"); got <= 0 {
+		t.Errorf("lag metric %v: the fake clock is in 2026-12-04 10:30..12:00, the wall clock elsewhere; want it set", got)
+	}
+}
+
+// metric returns the value of a gauge or counter of the stream, -1 when
+// it has none.
+func (fw *followWorld) metric(name string) float64 {
+	mfs, err := fw.metrics.Registry.Gather()
+	if err != nil {
+		fw.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		if g := m.GetGauge(); g != nil {
+			return g.GetValue()
+		}
+		if c := m.GetCounter(); c != nil {
+			return c.GetValue()
+		}
+	}
+	return -1
 }
 
 // lastSaveFlushed reports whether the last checkpoint saved was taken
