@@ -101,11 +101,24 @@ func TestFollowCrashesDeliverEachRowOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Mid-run, count_by is hot-swapped (the same module as a new
+	// version: its counts carry over by snapshot and restore).
+	reloaded := make(chan error, 1)
+	go func() {
+		for s.Stats().Watermark.Before(followT0.Add(40 * time.Minute)) {
+			time.Sleep(time.Millisecond)
+		}
+		v := fw.plugin("count_by", countByWasm, abi.KV{Key: "column", Value: "bucket"}, abi.KV{Key: "output", Value: "counts"}).Version
+		v.Key = "count_by v2"
+		reloaded <- s.Reload(context.Background(), "count_by", v)
+	}()
 	stop := make(chan struct{})
+	var reloadErr error
 	go func() {
 		for s.Stats().Watermark.Before(until) {
 			time.Sleep(time.Millisecond)
 		}
+		reloadErr = <-reloaded
 		close(stop)
 	}()
 	sum, err := s.Run(context.Background(), stop)
@@ -114,6 +127,9 @@ func TestFollowCrashesDeliverEachRowOnce(t *testing.T) {
 	}
 	if !sum.Resumed {
 		t.Error("the last run did not resume")
+	}
+	if reloadErr != nil || !strings.Contains(fw.log.String(), "plugin swapped") {
+		t.Errorf("hot swap of count_by in a follow stream: %v (swap logged: %v)", reloadErr, strings.Contains(fw.log.String(), "plugin swapped"))
 	}
 	rows, _ := out(fw.d.file("mem:rows"))
 	got := map[int32]int{}
