@@ -329,11 +329,7 @@ func (s *Source) endPoll(c *cursor, keys []bucketKey) {
 	c.watermark = c.hi
 	c.state = nil
 	next := s.low(c.hi)
-	for k, t := range c.seen {
-		if t <= next {
-			delete(c.seen, k)
-		}
-	}
+	c.forget(next)
 	still := map[string]bool{}
 	for _, k := range s.buckets(next, c.hi) {
 		still[k.text] = true
@@ -392,7 +388,7 @@ func (s *Source) take(c *cursor, page *abi.Page, resp *response) (int, error) {
 			continue
 		}
 		if t > forget {
-			c.seen[key] = t
+			c.add(key, t)
 		}
 		resp.rows = append(resp.rows, row)
 		kept++

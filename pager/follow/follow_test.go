@@ -73,7 +73,9 @@ func TestBucketPatterns(t *testing.T) {
 
 func TestCursorRoundTrip(t *testing.T) {
 	c := &cursor{waiting: true, flush: true, watermark: 5, lo: 1, hi: 5, pollAt: 4, nextPoll: 9, polls: 3, query: 2, open: 7, closed: 1, pollRows: 11,
-		state: []byte("ps"), seen: map[[16]byte]int64{{1}: 3, {2}: 4}}
+		state: []byte("ps"), seen: map[[16]byte]int64{}}
+	c.add([16]byte{2}, 4)
+	c.add([16]byte{1}, 3)
 	b := c.encode()
 	d, err := decodeCursor(b)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -33,14 +32,35 @@ type cursor struct {
 	state     []byte // CQL paging state of the query being read
 	// seen holds the primary key (a 128-bit hash) and event time of every
 	// row delivered whose event time is still inside the window a later
-	// poll re-reads; sorted by key when encoded.
-	seen map[[16]byte]int64
+	// poll re-reads; order holds its keys in the order they were added,
+	// which is the order they are encoded in (no sort per request).
+	seen  map[[16]byte]int64
+	order [][16]byte
+}
+
+// add records a delivered key.
+func (c *cursor) add(k [16]byte, t int64) {
+	c.seen[k] = t
+	c.order = append(c.order, k)
+}
+
+// forget drops the keys of event times at or before t.
+func (c *cursor) forget(t int64) {
+	kept := c.order[:0]
+	for _, k := range c.order {
+		if c.seen[k] <= t {
+			delete(c.seen, k)
+			continue
+		}
+		kept = append(kept, k)
+	}
+	clear(c.order[len(kept):])
+	c.order = kept
 }
 
 const stateMagic = "SLF1"
 
-// encode renders c; the map is written in key order so one cursor has one
-// encoding.
+// encode renders c, the keys in the order they were added.
 func (c *cursor) encode() []byte {
 	b := make([]byte, 0, 96+len(c.state)+24*len(c.seen))
 	b = append(b, stateMagic...)
@@ -65,13 +85,8 @@ func (c *cursor) encode() []byte {
 	b = binary.BigEndian.AppendUint64(b, c.pollRows)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(c.state)))
 	b = append(b, c.state...)
-	keys := make([][16]byte, 0, len(c.seen))
-	for k := range c.seen {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y [16]byte) int { return bytes.Compare(x[:], y[:]) })
-	b = binary.BigEndian.AppendUint32(b, uint32(len(keys)))
-	for _, k := range keys {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(c.order)))
+	for _, k := range c.order {
 		b = append(b, k[:]...)
 		b = binary.BigEndian.AppendUint64(b, uint64(c.seen[k]))
 	}
@@ -128,10 +143,14 @@ func decodeCursor(b []byte) (*cursor, error) {
 		return nil, errBadState
 	}
 	c.seen = make(map[[16]byte]int64, k)
+	c.order = make([][16]byte, 0, k+k/4)
 	for i := uint32(0); i < k; i++ {
 		var key [16]byte
 		copy(key[:], p[:16])
-		c.seen[key] = int64(binary.BigEndian.Uint64(p[16:]))
+		if _, dup := c.seen[key]; dup {
+			return nil, errBadState
+		}
+		c.add(key, int64(binary.BigEndian.Uint64(p[16:])))
 		p = p[24:]
 	}
 	return &c, nil
