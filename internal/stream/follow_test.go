@@ -23,8 +23,8 @@ const countByWasm = "plugins/examples/count_by/c/count_by.wasm" // the smallest 
 // and the rows go on to the default output.
 type followWorld struct {
 	*world
-	clock *followtest.Clock
-	src   *follow.Source
+	clock   *followtest.Clock
+	src     *follow.Source
 	evs     []followtest.Event
 	spec    follow.Spec
 	metrics *metrics.Metrics
