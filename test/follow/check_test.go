@@ -1,6 +1,7 @@
 package follow
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,12 @@ func TestCheckRefusesTableShape(t *testing.T) {
 	res := e2e.Run(t, dir, nil, "check", "-config", followConfig(t, dir, "shape_ok", time.Now(), ""))
 	if res.Code != 0 {
 		t.Fatalf("check of a good table: exit %d:\n%s%s", res.Code, res.Stdout, e2e.Tail(res.Stderr, 20))
+	}
+	// A follow stream reads one split: -shard is refused, by check as by run.
+	for _, cmd := range []string{"check", "run"} {
+		res = e2e.Run(t, dir, nil, cmd, "-shard", "0/2", "-config", filepath.Join(dir, "sluice.toml"))
+		if res.Code != 2 || !strings.Contains(res.Stderr, "cannot be sharded") {
+			t.Errorf("%s -shard 0/2 of a follow stream: exit %d, want 2 saying it cannot be sharded:\n%s", cmd, res.Code, e2e.Tail(res.Stderr, 10))
+		}
 	}
 }
