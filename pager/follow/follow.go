@@ -310,8 +310,11 @@ func shardText(shard int) string {
 func (s *Source) startPoll(c *cursor) {
 	now := s.clock.Now().UnixMilli()
 	c.waiting = false
-	c.lo = s.low(c.hi)
-	hi := max(now, c.lo)
+	prev := c.hi
+	c.lo = s.low(prev)
+	// A clock stepped back never moves the watermark back: the poll then
+	// re-reads (lo, prev] only.
+	hi := max(now, prev)
 	keys, hi := enumerate(s.fmts, s.step, c.lo, hi, s.spec.MaxBuckets)
 	c.hi = hi
 	c.pollAt = now

@@ -1,6 +1,7 @@
 package follow
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -95,3 +96,25 @@ func TestCursorRoundTrip(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// TestClockStepBackKeepsWatermark: a poll that starts with the clock
+// behind the last poll's end reads up to that end, not before it.
+func TestClockStepBackKeepsWatermark(t *testing.T) {
+	s := &Source{spec: Spec{Start: time.UnixMilli(0), Lateness: 10 * time.Second, MaxBuckets: 10}}
+	fs, step, err := Buckets{Columns: []BucketColumn{{Name: "b", Format: "HH"}}}.compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.fmts, s.step = fs, step
+	s.clock = stepClock{time.UnixMilli(50_000)}
+	c := &cursor{waiting: true, hi: 100_000, watermark: 100_000, seen: map[[16]byte]int64{}}
+	s.startPoll(c)
+	if c.hi != 100_000 || c.lo != 90_000 {
+		t.Errorf("poll (%d, %d], want (90000, 100000]", c.lo, c.hi)
+	}
+}
+
+type stepClock struct{ t time.Time }
+
+func (c stepClock) Now() time.Time                             { return c.t }
+func (c stepClock) Sleep(context.Context, time.Duration) error { return nil }
