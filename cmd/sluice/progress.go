@@ -79,6 +79,11 @@ func newProgress(cfg *config.Config, stderr io.Writer, log *slog.Logger, streams
 					if st.Started.IsZero() {
 						continue
 					}
+					if st.Follow {
+						log.Info("progress", "stream", s.Name(), "rows", st.Rows, "rows_out", st.RowsOut, "pages", st.Pages,
+							"lag", lagText(st), "open_buckets", st.OpenBuckets, "detail", statsLine(st))
+						continue
+					}
 					log.Info("progress", "stream", s.Name(), "rows", st.Rows, "rows_out", st.RowsOut, "pages", st.Pages,
 						"splits_done", st.SplitsDone, "splits", st.Splits, "ring", fmt.Sprintf("%.1f%%", st.Covered*100), "detail", statsLine(st))
 				}
@@ -97,6 +102,9 @@ func statsLine(st stream.Stats) string {
 	}
 	el := time.Since(st.Started)
 	rate := float64(st.Rows) / max(el.Seconds(), 1e-3)
+	if st.Follow {
+		return followLine(st, rate)
+	}
 	eta := "?"
 	if st.Covered > 0 && st.Covered < 1 {
 		eta = (time.Duration(float64(el)/st.Covered) - el).Round(time.Second).String()

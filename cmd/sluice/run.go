@@ -205,6 +205,9 @@ func loadConfig(path, shard string) (cfg *config.Config, pending *config.Error, 
 			if cfg.Streams[i].Source.CQL != "" && sh.Count > 1 {
 				return nil, nil, usagef("-shard %s: stream %q reads a CQL query, which cannot be sharded", shard, cfg.Streams[i].Name)
 			}
+			if cfg.Streams[i].Source.Mode == "follow" && sh.Count > 1 {
+				return nil, nil, usagef("-shard %s: stream %q follows a table (mode = \"follow\"), which cannot be sharded", shard, cfg.Streams[i].Name)
+			}
 			cfg.Streams[i].Shard = sh
 		}
 	}

@@ -109,6 +109,8 @@ type Stream struct {
 // (keyspace, table, columns, where), which can be split by token ranges, or
 // a single CQL query (cql, values), which cannot.
 type Source struct {
+	Mode            string        `toml:"mode" doc:"scan: read the table (or run the query) once, then the stream ends; follow: read a time-bucketed table continuously, as configured in [stream.source.follow] (docs/follow.md)." enum:"scan,follow"`
+	Follow          Follow        `toml:"follow" doc:"Follow mode (mode = \"follow\"): how the table is bucketed by time, where to start, the lateness window and the poll interval. See docs/follow.md."`
 	Keyspace        string        `toml:"keyspace" doc:"Keyspace of table; \"\" = cassandra.keyspace."`
 	Table           string        `toml:"table" doc:"Table to scan (table mode). Exactly one of table and cql is required."`
 	Columns         []string      `toml:"columns" doc:"Columns to read, in this order; [] = every column (SELECT *)."`

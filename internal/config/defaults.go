@@ -55,6 +55,14 @@ var defaults = struct {
 	Stream: Stream{
 		OnError: "stop_stream",
 		Source: Source{
+			Mode: "scan",
+			Follow: Follow{
+				Start:      "now",
+				Lateness:   10 * time.Second,
+				Interval:   time.Second,
+				MaxBuckets: 24,
+				Flush:      "bucket",
+			},
 			PageSize:        pager.DefaultPageSize,
 			Prefetch:        pager.DefaultPrefetch,
 			Splits:          0, // auto, resolved by Parse from concurrency

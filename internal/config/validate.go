@@ -144,6 +144,9 @@ func (d *decoder) validateStream(c *Config, s *Stream, l loc, files map[string]l
 	if !s.Shard.IsZero() && s.Source.CQL != "" {
 		d.addf(l.key("shard"), "sharding needs a table scan (table mode), not a cql query")
 	}
+	if !s.Shard.IsZero() && s.Source.Mode == "follow" {
+		d.addf(l.key("shard"), "follow mode cannot be sharded across processes (it reads in one split)")
+	}
 	d.validateSource(c, s, l.key("source"))
 
 	pl := l.key("plugin")
@@ -234,6 +237,11 @@ func (d *decoder) validateSource(c *Config, s *Stream, l loc) {
 	case src.Table != "" && src.CQL != "":
 		d.addf(l.key("cql"), "table and cql are mutually exclusive")
 		return
+	}
+	if src.Mode == "follow" {
+		d.validateFollow(s, l)
+	} else if d.isSet(l.key("follow")) {
+		d.addf(l.key("follow"), "is only used with mode = \"follow\"")
 	}
 	if tableMode {
 		if src.Keyspace == "" {

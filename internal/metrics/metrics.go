@@ -37,6 +37,7 @@ type Metrics struct {
 	ActiveStreams prometheus.Gauge
 	CheckpointAge *prometheus.GaugeVec // stream
 	Checkpoints   *prometheus.CounterVec
+	Follow        FollowMetrics // follow-mode streams only (follow.go)
 }
 
 // New registers every metric (plus the Go and process collectors) in a
@@ -65,6 +66,7 @@ func New() *Metrics {
 	}
 	r.MustRegister(m.Pages, m.EmptyPages, m.RowsRead, m.BytesRead, m.FetchLatency, m.Retries, m.PluginRowsIn, m.PluginRowsOut,
 		m.PluginLatency, m.RowsWritten, m.Errors, m.Swaps, m.ActiveStreams, m.CheckpointAge, m.Checkpoints)
+	m.Follow = newFollowMetrics(r)
 	return m
 }
 

@@ -136,22 +136,34 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	}
 	b.openSinks(ctx)
 	opts := b.paging()
-	src, err := pager.NewCassandraSource(ctx, b.env.Session, b.sourceSpec(), opts)
-	if err != nil {
-		b.add(b.cfg.Line(fmt.Sprintf("stream[%d].source", b.idx)), "source", err)
-	}
-	b.src = src
+	var source pager.Source
 	var plan pager.Plan
-	if src != nil {
-		if plan, err = src.Plan(ctx); err != nil {
+	var schema *abi.Schema // the source's, once known
+	if sc.Source.Mode == "follow" {
+		if source, plan, schema = b.follow(ctx, opts); schema != nil && len(b.plugins) == len(sc.Plugins) {
+			b.probe(ctx, schema)
+		}
+	} else {
+		src, err := pager.NewCassandraSource(ctx, b.env.Session, b.sourceSpec(), opts)
+		if err != nil {
 			b.add(b.cfg.Line(fmt.Sprintf("stream[%d].source", b.idx)), "source", err)
 		}
+		b.src = src
+		if src != nil {
+			source = src
+			if plan, err = src.Plan(ctx); err != nil {
+				b.add(b.cfg.Line(fmt.Sprintf("stream[%d].source", b.idx)), "source", err)
+			}
+		}
+		if src != nil {
+			schema = src.Schema()
+			if len(b.plugins) == len(sc.Plugins) {
+				b.probe(ctx, schema)
+			}
+		}
 	}
-	if src != nil && len(b.plugins) == len(sc.Plugins) {
-		b.probe(ctx, src.Schema())
-	}
-	if src != nil && len(sc.Plugins) == 0 {
-		b.checkSinks(ctx, src.Schema())
+	if schema != nil && len(sc.Plugins) == 0 {
+		b.checkSinks(ctx, schema)
 	}
 	store, where, startOver, err := b.store(ctx, opts.Shard)
 	if err != nil {
@@ -167,7 +179,7 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	}
 	cc := b.cfg.Checkpoint
 	return stream.Spec{
-		Name: sc.Name, Source: src, Plan: plan, Paging: opts, Observer: obs,
+		Name: sc.Name, Source: source, Plan: plan, Paging: opts, Observer: obs, Follow: sc.Source.Mode == "follow",
 		Plugins: b.plugins, Sinks: b.sinks, Store: store,
 		Checkpoint: stream.CheckpointPolicy{EveryPages: cc.EveryPages, Interval: cc.Interval, Where: where, StartOver: startOver},
 		Logger:     b.env.Logger, Metrics: b.env.Metrics,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -87,6 +88,9 @@ func (c *committer) run(ctx context.Context) commitOutcome {
 		case <-tick.C:
 			if m := s.spec.Metrics; m != nil {
 				m.CheckpointAge.WithLabelValues(s.spec.Name).Set(time.Since(c.lastSave).Seconds())
+				if s.spec.Follow {
+					c.followLag()
+				}
 			}
 			if p := s.spec.Checkpoint.Interval; p > 0 && c.pages > 0 && time.Since(c.lastSave) >= p {
 				if err := c.save(ctx); err != nil {
@@ -139,7 +143,7 @@ func (c *committer) count(kind string) {
 // apply writes one result to the sinks and records its position.
 func (c *committer) apply(ctx context.Context, r result) error {
 	s := c.s
-	for _, o := range r.outs.All() {
+	for _, o := range slices.Concat(r.outs.All(), r.flushOuts.All()) {
 		routed := false
 		for _, sk := range s.spec.Sinks {
 			if !takes(sk, o.Name) {
@@ -188,6 +192,9 @@ func (c *committer) apply(ctx context.Context, r result) error {
 	}
 	if err := c.progress.Commit(r.d.Position); err != nil {
 		return err
+	}
+	if s.spec.Follow {
+		c.followCommit(r.d.Position)
 	}
 	s.pages.Add(1)
 	s.rows.Add(uint64(r.rowsIn))
@@ -285,7 +292,7 @@ func (c *committer) resumeText() string {
 	for _, p := range cp.Positions {
 		pages += p.Pages
 		if !p.Done {
-			open = append(open, p.String())
+			open = append(open, positionText(s.spec.Follow, p))
 		}
 	}
 	sort.Strings(open)

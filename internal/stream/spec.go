@@ -25,6 +25,11 @@ type Spec struct {
 	Paging pager.Options
 	// Observer receives paging metrics; nil = none.
 	Observer pager.Observer
+	// Follow says the source is a follow source (pager/follow): its one
+	// split never ends and every position carries the follow cursor, which
+	// says when a bucket closes (the chain flushes then) and the watermark
+	// (follow.go).
+	Follow bool
 
 	// Plugins is the chain, in order. The stream takes ownership of the
 	// modules (it closes them).

@@ -41,6 +41,11 @@ type Stats struct {
 	SplitsDone, Splits   int
 	Covered              float64 // share of the token ring whose splits are done, 0..1
 	Started              time.Time
+	// Follow mode (Spec.Follow): the committed watermark (zero before the
+	// first poll) and the buckets the current poll reads.
+	Follow      bool
+	Watermark   time.Time
+	OpenBuckets int
 }
 
 // Stream is one stream, built by New and run once by Run.
@@ -65,6 +70,8 @@ type Stream struct {
 	splitsDone           atomic.Int64
 	covered              atomic.Uint64 // token-range units done (of 2^64)
 	started              atomic.Int64  // unix nanoseconds when Run started; 0 before
+	watermark            atomic.Int64  // follow: committed watermark, unix ms; 0 = none yet
+	openBuckets          atomic.Int64  // follow: buckets of the committed poll
 
 	runOnce, closeOnce, endOnce sync.Once
 }
@@ -163,6 +170,8 @@ func (s *Stream) Stats() Stats {
 		SplitsDone: int(s.splitsDone.Load()), Splits: n,
 		Covered: float64(s.covered.Load()) / float64(^uint64(0)),
 		Started: startedAt(s.started.Load()),
+		Follow:  s.spec.Follow, OpenBuckets: int(s.openBuckets.Load()),
+		Watermark: watermarkAt(s.watermark.Load()),
 	}
 }
 

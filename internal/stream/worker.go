@@ -17,7 +17,10 @@ type result struct {
 	last   bool           // the worker's last result: its input ended
 	flush  bool           // with last: the chain was flushed (outs are its flush outputs)
 	outs   host.Outputs
-	rowsIn int
+	// flushOuts are the outputs of a flush after this page (follow mode:
+	// a bucket closed), applied with the page's in the same commit.
+	flushOuts host.Outputs
+	rowsIn    int
 	// states holds the snapshot of every stateful plugin after this page,
 	// by plugin index; nil = unchanged (an empty page, a stateless chain).
 	states map[int][]byte
@@ -63,6 +66,9 @@ func (w *worker) run(ctx context.Context) {
 				return
 			}
 			r := w.process(ctx, d)
+			if r.err == nil && w.s.spec.Follow {
+				w.bucketEnd(ctx, &r)
+			}
 			if !w.send(ctx, r) || r.err != nil {
 				return
 			}

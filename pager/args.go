@@ -1,0 +1,62 @@
+package pager
+
+import (
+	"context"
+	"fmt"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// This file is the seam a source built on CassandraSource (follow mode,
+// pager/follow) reads through: the table's columns, and pages of a
+// CQL-mode statement with bind values chosen per request.
+
+// TableColumn is one column of a table, as system_schema.columns has it.
+type TableColumn struct {
+	Name     string
+	Kind     string // partition_key, clustering, static, regular
+	Position int    // within the partition key or the clustering columns
+	Type     string // CQL type, e.g. "timestamp", "frozen<list<int>>"
+}
+
+// TableColumns returns the columns of a table in SELECT * order: partition
+// key and clustering columns by position, then static, then regular
+// columns, each group by name. A missing table is a *SourceError.
+func TableColumns(ctx context.Context, s *gocql.Session, ks, table string) ([]TableColumn, error) {
+	cols, err := tableColumns(ctx, s, ks, table)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TableColumn, len(cols))
+	for i, c := range cols {
+		out[i] = TableColumn{Name: c.name, Kind: c.kind, Position: c.position, Type: c.typ}
+	}
+	return out, nil
+}
+
+// RequestArgs sends one page of a CQL-mode source's statement bound to
+// args instead of the values the source was built with (which checked the
+// statement and the types of its markers): see Source.Request for the
+// contract of the Response.
+func (s *CassandraSource) RequestArgs(ctx context.Context, split Split, args []any, state []byte, pageSize int, page uint64) (Response, error) {
+	if !s.cqlMode {
+		return nil, fmt.Errorf("pager: RequestArgs needs a CQL-mode source")
+	}
+	q := s.session.Query(s.wholeStmt, args...).WithContext(ctx).
+		Consistency(s.consistency).PageSize(pageSize).Idempotent(true).
+		PageState(state)
+	it := q.Iter()
+	cols := it.Columns()
+	if len(cols) == 0 {
+		if err := it.Close(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("pager: %s returned no columns", truncateString(s.query, 80))
+	}
+	schema, lay, err := s.schemaFor(cols)
+	if err != nil {
+		it.Close()
+		return nil, err
+	}
+	return &cassandraResponse{it: it, schema: schema, lay: lay, split: split, page: page}, nil
+}
