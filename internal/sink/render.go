@@ -2,6 +2,7 @@ package sink
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -16,7 +17,7 @@ type renderer struct {
 	format  Format
 	schema  *abi.Schema // schema the cache was built for
 	keys    [][]byte    // JSONL: `{"name":` for column 0, `,"name":` after
-	cells   [][]byte    // reused by AppendCells
+	cells   [][]byte    // CSV: reused by AppendCells
 	scratch []byte      // CSV: JSON form of one cell
 }
 
@@ -56,10 +57,10 @@ func (r *renderer) appendPage(dst []byte, p *abi.Page, sel []byte) ([]byte, erro
 		if !selected(sel, i) {
 			continue
 		}
-		r.cells = p.Row(i).AppendCells(r.cells[:0])
 		if r.format == JSONL {
-			dst, err = r.appendJSONRow(dst)
+			dst, err = r.appendJSONRow(dst, p.Row(i))
 		} else {
+			r.cells = p.Row(i).AppendCells(r.cells[:0])
 			dst, err = r.appendCSVRow(dst)
 		}
 		if err != nil {
@@ -69,14 +70,23 @@ func (r *renderer) appendPage(dst []byte, p *abi.Page, sel []byte) ([]byte, erro
 	return dst, nil
 }
 
-// appendJSONRow appends r.cells as one JSON object and a newline.
-func (r *renderer) appendJSONRow(dst []byte) ([]byte, error) {
+// appendJSONRow appends row as one JSON object and a newline. It walks
+// the row's cells in place (as abi.Row.Cells does) rather than collecting
+// them first: this is the per-row loop of every JSONL sink.
+func (r *renderer) appendJSONRow(dst []byte, row abi.Row) ([]byte, error) {
 	cols := r.schema.Columns
 	if len(cols) == 0 {
 		return append(dst, "{}\n"...), nil
 	}
 	var err error
-	for c, cell := range r.cells {
+	b, off := row.Bytes(), 0
+	for c := range cols {
+		var cell []byte // nil: null
+		if n := int32(binary.LittleEndian.Uint32(b[off:])); n >= 0 {
+			cell = b[off+4 : off+4+int(n) : off+4+int(n)]
+			off += int(n)
+		}
+		off += 4
 		dst = append(dst, r.keys[c]...)
 		if dst, err = abi.AppendJSON(dst, cols[c].Type, cell); err != nil {
 			return dst, fmt.Errorf("column %q (%s): %w", cols[c].Name, cols[c].Type, err)
