@@ -100,7 +100,7 @@ func BenchmarkFileSink(b *testing.B) {
 // widePage is a page of 5000 rows shaped like bench/run's sluice_bench.wide
 // table (bench/internal/wide: the same columns, null shares and sizes):
 // what the JSONL and CSV cases of bench/run render per page.
-func widePage(b *testing.B) *abi.Page {
+func widePage(b testing.TB) *abi.Page {
 	s := abi.NewSchema(
 		col("id", tUUID), col("seq", tBigint), col("bucket", tInt), col("name", tText), col("email", tText),
 		col("score", tDouble), col("active", tBool), col("created", tTS), col("amount", tDecimal),
