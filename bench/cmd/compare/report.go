@@ -339,7 +339,7 @@ func (r *Report) swaps(b *strings.Builder) {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	p("### Hot swap\n\n")
 	if c.Skip != "" {
-		p("Not run: %s.\n\n", c.Skip)
+		p("%s.\n\n", strings.ToUpper(c.Skip[:1])+c.Skip[1:])
 		return
 	}
 	p("%s. `bench/cmd/swapgap` reads sluice's stdout itself and timestamps every read; each page's kept rows arrive in one write, so reads closer than 1 ms are one page, and the gap of a page is the time between the starts of consecutive pages (bursts; their count is checked against sluice's page count). Each swapped-in copy carries a fresh nonce custom section, so every swap compiles a new module, as a real new version would. The swap's gap is the longest gap overlapping the window from the file replacement to 0.5 s after sluice logs `plugin swapped`; the median and p99 are over all other gaps.\n\n", c.Label)
@@ -464,6 +464,9 @@ func (r *Report) beforeAfter(b *strings.Builder) {
 			continue
 		}
 		ac := r.find(bc.Before)
+		if bc.Skip != "" || ac.Skip != "" {
+			continue
+		}
 		vb, _, wb := cpuRatio(bc, r.find(bc.Ref))
 		va, _, wa := cpuRatio(ac, r.find(ac.Ref))
 		vab, _, wab := cpuRatio(ac, bc)
