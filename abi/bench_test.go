@@ -194,11 +194,26 @@ func BenchmarkAppendJSONRowWide(b *testing.B) {
 
 // BenchmarkAppendJSONCell renders one cell per op, by type.
 func BenchmarkAppendJSONCell(b *testing.B) {
+	tags, err := EncodeJSON(SetOf(Type{ID: TypeVarchar}), []any{"api", "partner", "eu"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, 64)
+	for i := range payload {
+		payload[i] = byte(i * 37)
+	}
 	for _, c := range []struct {
 		name string
 		typ  TypeID
 		cell []byte
 	}{
+		// The cells of bench/run's sluice_bench.wide table first.
+		{"uuid", TypeUUID, AppendUUID(nil, [16]byte{0xde, 0xad, 0xbe, 0xef, 5, 6, 0x40, 8, 0x80, 10, 11, 12, 13, 14, 15, 16})},
+		{"bigint", TypeBigint, AppendBigint(nil, 123456)},
+		{"text", TypeVarchar, AppendText(nil, "user12345@example.com")},
+		{"double", TypeDouble, AppendDouble(nil, 4821.37)},
+		{"boolean", TypeBoolean, AppendBoolean(nil, true)},
+		{"blob64", TypeBlob, payload},
 		{"decimal", TypeDecimal, AppendDecimal(nil, big.NewInt(-123456789012), 4)},
 		{"decimal-big", TypeDecimal, AppendDecimal(nil, new(big.Int).Lsh(big.NewInt(1), 80), 4)},
 		{"timestamp", TypeTimestamp, AppendTimestamp(nil, 1704164645123)},
@@ -217,6 +232,17 @@ func BenchmarkAppendJSONCell(b *testing.B) {
 			}
 		})
 	}
+	set := SetOf(Type{ID: TypeVarchar})
+	b.Run("set<text>", func(b *testing.B) {
+		var buf []byte
+		b.ReportAllocs()
+		for b.Loop() {
+			var err error
+			if buf, err = AppendJSON(buf[:0], set, tags); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkPageBuilder10ColsGC is BenchmarkPageBuilder10Cols while another

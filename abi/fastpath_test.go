@@ -428,3 +428,35 @@ func FuzzPageBuilder(f *testing.F) {
 		newBuilderPair(t, fresh).run(ops)
 	})
 }
+
+// appendJSONString skips eight plain bytes at a time; the escapes must be
+// exactly those of the byte-at-a-time reference.
+func TestJSONStringFastPath(t *testing.T) {
+	var cases [][]byte
+	for c := range 256 {
+		for _, at := range []int{0, 3, 7, 8, 9, 15, 16, 17} {
+			s := []byte("abcdefghijklmnopqrstuvwxy")
+			s = append(s[:at:at], append([]byte{byte(c)}, s[at:]...)...)
+			cases = append(cases, s)
+		}
+	}
+	cases = append(cases, []byte(""), []byte("user12345@example.com"), []byte("a\u2028b\u2029cdefghij\u00e9"), []byte("\xff\xfe plain text after"),
+		[]byte("0123456\"0123456\\0123456\n"), []byte("\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x1f"))
+	for _, s := range cases {
+		checkJSONString(t, s)
+	}
+}
+
+func checkJSONString(t *testing.T, s []byte) {
+	t.Helper()
+	got, want := appendJSONString([]byte("x"), s), refAppendJSONString([]byte("x"), s)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("appendJSONString(%q) = %s, reference %s", s, got, want)
+	}
+}
+
+func FuzzJSONString(f *testing.F) {
+	f.Add([]byte("plain ascii text, long enough"))
+	f.Add([]byte("a\"b\\c\nd\x01e\u2028f\xffg\u00e9h"))
+	f.Fuzz(func(t *testing.T, s []byte) { checkJSONString(t, s) })
+}

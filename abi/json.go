@@ -360,6 +360,14 @@ func appendJSONString(dst []byte, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none of them needs a look (most
+		// text is plain ASCII): a byte < 0x20, '"', '\\' or >= 0x80.
+		for i+8 <= len(s) && !needsEscape8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
@@ -399,6 +407,20 @@ func appendJSONString(dst []byte, s []byte) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// needsEscape8 reports whether any of the eight bytes packed in w is one
+// appendJSONString must look at: < 0x20, '"', '\\' or >= 0x80 (the
+// zero-byte and less-than bit tricks of "Bit Twiddling Hacks"; exact as to
+// whether any byte matches, which is all the caller asks).
+func needsEscape8(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	lt20 := (w - lo*0x20) &^ w    // some byte < 0x20 (or >= 0x80: also wanted)
+	quote := w ^ (lo * '"')       // zero byte where w has '"'
+	bslash := w ^ (lo * '\\')     // zero byte where w has '\\'
+	zq := (quote - lo) &^ quote   // some byte of quote is zero
+	zb := (bslash - lo) &^ bslash // some byte of bslash is zero
+	return (lt20|zq|zb|w)&hi != 0
 }
 
 // appendJSONFloat appends f like encoding/json does: the shortest decimal

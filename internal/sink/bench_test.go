@@ -2,6 +2,9 @@ package sink
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
 	"math/big"
 	"testing"
 
@@ -93,3 +96,64 @@ func BenchmarkFileSink(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*p.NumRows())/b.Elapsed().Seconds(), "rows/s")
 }
+
+// widePage is a page of 5000 rows shaped like bench/run's sluice_bench.wide
+// table (bench/internal/wide: the same columns, null shares and sizes):
+// what the JSONL and CSV cases of bench/run render per page.
+func widePage(b testing.TB) *abi.Page {
+	s := abi.NewSchema(
+		col("id", tUUID), col("seq", tBigint), col("bucket", tInt), col("name", tText), col("email", tText),
+		col("score", tDouble), col("active", tBool), col("created", tTS), col("amount", tDecimal),
+		col("tags", abi.SetOf(tText)), col("payload", tBlob),
+	)
+	tagSets := [][]any{nil, {"web"}, {"mobile", "beta"}, {"api", "partner", "eu"}}
+	var rows [][][]byte
+	for i := range int64(5000) {
+		h := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
+		id := [16]byte(h[:16])
+		id[6], id[8] = id[6]&0x0f|0x40, id[8]&0x3f|0x80
+		var email, amount, tags []byte
+		if i%10 != 3 {
+			email = fmt.Appendf(nil, "user%d@example.com", i%50_000)
+		}
+		if i%7 != 0 {
+			amount = abi.AppendDecimal(nil, big.NewInt(int64(binary.BigEndian.Uint32(h[20:24])%10_000_000)), 2)
+		}
+		if ts := tagSets[i%4]; ts != nil {
+			tags = enc(b, abi.SetOf(tText), ts)
+		}
+		payload := make([]byte, 64)
+		for j := range payload {
+			payload[j] = h[j%32] ^ byte(j)
+		}
+		rows = append(rows, [][]byte{
+			abi.AppendUUID(nil, id), abi.AppendBigint(nil, i), abi.AppendInt(nil, int32(i%100)), fmt.Appendf(nil, "name-%08d", i), email,
+			abi.AppendDouble(nil, float64(binary.BigEndian.Uint32(h[16:20])%1_000_000)/100), abi.AppendBoolean(nil, i%2 == 0),
+			abi.AppendTimestamp(nil, 1735689600000+i*1000), amount, tags, payload,
+		})
+	}
+	return page(b, 1, s, rows...)
+}
+
+func benchRenderWide(b *testing.B, f Format) {
+	p := widePage(b)
+	r := renderer{format: f}
+	var buf []byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		var err error
+		if buf, err = r.appendPage(buf[:0], p, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*p.NumRows()), "ns/row")
+	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkRenderJSONLWide renders pages of sluice_bench.wide rows as JSON
+// lines (the sluice-noop-jsonl case of bench/run, without the node).
+func BenchmarkRenderJSONLWide(b *testing.B) { benchRenderWide(b, JSONL) }
+
+// BenchmarkRenderCSVWide renders the same pages as CSV.
+func BenchmarkRenderCSVWide(b *testing.B) { benchRenderWide(b, CSV) }

@@ -2,6 +2,7 @@ package sink
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -16,7 +17,7 @@ type renderer struct {
 	format  Format
 	schema  *abi.Schema // schema the cache was built for
 	keys    [][]byte    // JSONL: `{"name":` for column 0, `,"name":` after
-	cells   [][]byte    // reused by AppendCells
+	cells   [][]byte    // CSV: reused by AppendCells
 	scratch []byte      // CSV: JSON form of one cell
 }
 
@@ -56,10 +57,10 @@ func (r *renderer) appendPage(dst []byte, p *abi.Page, sel []byte) ([]byte, erro
 		if !selected(sel, i) {
 			continue
 		}
-		r.cells = p.Row(i).AppendCells(r.cells[:0])
 		if r.format == JSONL {
-			dst, err = r.appendJSONRow(dst)
+			dst, err = r.appendJSONRow(dst, p.Row(i))
 		} else {
+			r.cells = p.Row(i).AppendCells(r.cells[:0])
 			dst, err = r.appendCSVRow(dst)
 		}
 		if err != nil {
@@ -69,14 +70,23 @@ func (r *renderer) appendPage(dst []byte, p *abi.Page, sel []byte) ([]byte, erro
 	return dst, nil
 }
 
-// appendJSONRow appends r.cells as one JSON object and a newline.
-func (r *renderer) appendJSONRow(dst []byte) ([]byte, error) {
+// appendJSONRow appends row as one JSON object and a newline. It walks
+// the row's cells in place (as abi.Row.Cells does) rather than collecting
+// them first: this is the per-row loop of every JSONL sink.
+func (r *renderer) appendJSONRow(dst []byte, row abi.Row) ([]byte, error) {
 	cols := r.schema.Columns
 	if len(cols) == 0 {
 		return append(dst, "{}\n"...), nil
 	}
 	var err error
-	for c, cell := range r.cells {
+	b, off := row.Bytes(), 0
+	for c := range cols {
+		var cell []byte // nil: null
+		if n := int32(binary.LittleEndian.Uint32(b[off:])); n >= 0 {
+			cell = b[off+4 : off+4+int(n) : off+4+int(n)]
+			off += int(n)
+		}
+		off += 4
 		dst = append(dst, r.keys[c]...)
 		if dst, err = abi.AppendJSON(dst, cols[c].Type, cell); err != nil {
 			return dst, fmt.Errorf("column %q (%s): %w", cols[c].Name, cols[c].Type, err)
@@ -98,9 +108,25 @@ func (r *renderer) appendCSVRow(dst []byte) ([]byte, error) {
 		if cell == nil {
 			continue // null
 		}
-		switch cols[c].Type.ID {
-		case abi.TypeVarchar, abi.TypeASCII:
+		switch id := cols[c].Type.ID; {
+		case id == abi.TypeVarchar || id == abi.TypeASCII:
 			dst = appendCSVField(dst, cell)
+			continue
+		case len(cell) > 0 && plainCSV(id):
+			// The JSON form is the field: a number, a boolean, or a string
+			// that never holds an escape, a comma, a quote or a line break
+			// (uuids, timestamps, base64...), whose quotes are dropped in
+			// place. Same bytes as the general path below, without the
+			// scratch copy and the scan for characters to quote.
+			start := len(dst)
+			var err error
+			if dst, err = abi.AppendJSON(dst, cols[c].Type, cell); err != nil {
+				return dst, fmt.Errorf("column %q (%s): %w", cols[c].Name, cols[c].Type, err)
+			}
+			if dst[start] == '"' {
+				n := copy(dst[start:], dst[start+1:len(dst)-1])
+				dst = dst[:start+n]
+			}
 			continue
 		}
 		var err error
@@ -116,6 +142,22 @@ func (r *renderer) appendCSVRow(dst []byte) ([]byte, error) {
 		dst = appendCSVField(dst, v)
 	}
 	return append(dst, '\n'), nil
+}
+
+// plainCSV reports whether the JSON form of every non-empty value of a
+// scalar type is a valid CSV field as it is, or once its quotes are
+// dropped: no escapes, commas, quotes, CR or LF, never empty (docs/json.md:
+// numbers, booleans, and strings of digits, hex, base64, dates, times,
+// durations and addresses). Text, ascii and every collection, tuple, UDT
+// and vector type take the general path.
+func plainCSV(id abi.TypeID) bool {
+	switch id {
+	case abi.TypeInt, abi.TypeBigint, abi.TypeSmallint, abi.TypeTinyint, abi.TypeCounter, abi.TypeVarint,
+		abi.TypeDecimal, abi.TypeFloat, abi.TypeDouble, abi.TypeBoolean, abi.TypeBlob, abi.TypeCustom,
+		abi.TypeUUID, abi.TypeTimeUUID, abi.TypeTimestamp, abi.TypeDate, abi.TypeTime, abi.TypeDuration, abi.TypeInet:
+		return true
+	}
+	return false
 }
 
 // unquoteJSON returns the content of a JSON string. The JSON forms of
@@ -136,7 +178,7 @@ func unquoteJSON(v []byte) ([]byte, error) {
 // appendCSVField appends a non-null field, quoted when it is empty or holds
 // a comma, a double quote, CR or LF (RFC 4180), with quotes doubled.
 func appendCSVField(dst, v []byte) []byte {
-	if len(v) > 0 && bytes.IndexAny(v, ",\"\r\n") < 0 {
+	if len(v) > 0 && !needsCSVQuotes(v) {
 		return append(dst, v...)
 	}
 	dst = append(dst, '"')
@@ -151,6 +193,20 @@ func appendCSVField(dst, v []byte) []byte {
 	}
 	dst = append(dst, v...)
 	return append(dst, '"')
+}
+
+// csvSpecial marks the bytes that make a CSV field need quotes.
+var csvSpecial = [256]bool{',': true, '"': true, '\r': true, '\n': true}
+
+// needsCSVQuotes reports whether v holds a comma, a double quote, CR or LF
+// (bytes.IndexAny with the same set, without building the set per call).
+func needsCSVQuotes(v []byte) bool {
+	for _, c := range v {
+		if csvSpecial[c] {
+			return true
+		}
+	}
+	return false
 }
 
 // appendCSVHeader appends the header record: the column names.

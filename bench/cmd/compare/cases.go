@@ -38,6 +38,12 @@ type Case struct {
 	WantIn  int64    `json:"want_rows"`
 	WantOut int64    `json:"want_rows_out"` // -1 = not checked
 	Conc    int      `json:"concurrency,omitempty"`
+	// Ref is the raw-driver case whose client CPU per row this case is
+	// compared with (raw-single, or raw-parallel-N at the same concurrency).
+	Ref string `json:"ref,omitempty"`
+	// Before is set on a case that runs the -baseline sluice binary: it is
+	// the "before" of the case named Before.
+	Before  string   `json:"before_of,omitempty"`
 	Skip    string   `json:"skip,omitempty"`
 	Samples []Sample `json:"samples"`
 
@@ -60,6 +66,7 @@ type streamCfg struct {
 	PluginCfg   map[string]string // the plugin's [config] table
 	Concurrency int
 	PageSize    int
+	Format      string  // sink format: jsonl (default) or csv
 	RateLimit   float64 // pages/s, 0 = none
 	LogLevel    string
 }
@@ -69,15 +76,19 @@ func buildCases(o Options) ([]*Case, error) {
 	N := o.Rows
 	add := func(c *Case) { cases = append(cases, c) }
 	raw := func(args ...string) []string {
-		return append([]string{o.Rawscan, "-host", o.Host, "-table", o.Table, "-page-size", strconv.Itoa(o.PageSize), "-expect", strconv.FormatInt(N, 10)}, args...)
+		a := []string{o.Rawscan, "-host", o.Host, "-table", o.Table, "-page-size", strconv.Itoa(o.PageSize), "-expect", strconv.FormatInt(N, 10)}
+		if o.Proto != 0 {
+			a = append(a, "-proto", strconv.Itoa(o.Proto))
+		}
+		return append(a, args...)
 	}
 
 	// The reference and the raw parallel scans.
-	add(&Case{ID: "raw-single", Group: groupRaw, Kind: kindJSON, Table: o.Table, WantIn: N, WantOut: -1,
+	add(&Case{ID: "raw-single", Group: groupRaw, Kind: kindJSON, Table: o.Table, WantIn: N, WantOut: -1, Ref: "raw-single",
 		Label: "**reference**: one query, driver paging, prefetch 0.25, cells copied into a reused buffer",
 		Argv:  raw("-mode", "single", "-paging", "auto", "-prefetch", "0.25")})
 	for _, c := range o.Concurrency {
-		add(&Case{ID: fmt.Sprintf("raw-parallel-%d", c), Group: groupParallel, Kind: kindJSON, Table: o.Table, WantIn: N, WantOut: -1, Conc: c,
+		add(&Case{ID: fmt.Sprintf("raw-parallel-%d", c), Group: groupParallel, Kind: kindJSON, Table: o.Table, WantIn: N, WantOut: -1, Conc: c, Ref: fmt.Sprintf("raw-parallel-%d", c),
 			Label: fmt.Sprintf("raw driver, %d goroutines over %d equal token ranges", c, 4*c),
 			Argv:  raw("-mode", "parallel", "-workers", strconv.Itoa(c), "-splits", strconv.Itoa(4*c))})
 	}
@@ -89,7 +100,10 @@ func buildCases(o Options) ([]*Case, error) {
 	kept1 := keptBelow(N, 1)
 
 	sluiceCase := func(id, group, label string, sc streamCfg, wantOut int64) *Case {
-		c := &Case{ID: id, Group: group, Label: label, Kind: kindSluice, Table: sc.Table, WantIn: N, WantOut: wantOut, Conc: sc.Concurrency}
+		c := &Case{ID: id, Group: group, Label: label, Kind: kindSluice, Table: sc.Table, WantIn: N, WantOut: wantOut, Conc: sc.Concurrency, Ref: "raw-single"}
+		if sc.Concurrency > 1 {
+			c.Ref = fmt.Sprintf("raw-parallel-%d", sc.Concurrency)
+		}
 		if sc.Table == o.BigTable {
 			c.WantIn = o.BigRows
 		}
@@ -109,6 +123,8 @@ func buildCases(o Options) ([]*Case, error) {
 		with(func(s *streamCfg) { s.Plugin = dropall }), 0))
 	add(sluiceCase("sluice-noop-jsonl", groupSingle, "no-op plugin passing every row (bench/wasm/noop.wat), every row rendered as JSONL to stdout (/dev/null)",
 		with(func(s *streamCfg) { s.Plugin = noop }), N))
+	add(sluiceCase("sluice-noop-csv", groupSingle, "no-op plugin passing every row, every row rendered as CSV to stdout (/dev/null)",
+		with(func(s *streamCfg) { s.Plugin, s.Format = noop, "csv" }), N))
 	for _, l := range filterLangs {
 		p := wasm("plugins/examples/filter/" + l.dir + "/filter.wasm")
 		add(sluiceCase("sluice-filter-"+l.id+"-1pct", groupSingle, fmt.Sprintf("filter example (%s), `bucket < 1` keeps 1%%, kept rows as JSONL", l.name),
@@ -127,7 +143,7 @@ func buildCases(o Options) ([]*Case, error) {
 		{"python-driver", "driver", "cassandra-driver (Python, Cython build), synchronous paging, tuple rows"},
 		{"python-async", "async", "async-cassandra `execute_stream` (async-python-cassandra-client), `async for` over rows, tuple rows"},
 	} {
-		c := &Case{ID: p.id, Group: groupPython, Label: p.label, Kind: kindJSON, Table: o.Table, WantIn: N, WantOut: -1}
+		c := &Case{ID: p.id, Group: groupPython, Label: p.label, Kind: kindJSON, Table: o.Table, WantIn: N, WantOut: -1, Ref: "raw-single"}
 		switch {
 		case o.Python == "":
 			c.Skip = "not run: " + o.PythonWhy
@@ -170,6 +186,21 @@ func buildCases(o Options) ([]*Case, error) {
 		"-a", cFilter, "-b", rustFilter, "-expect-lines", strconv.FormatInt(swap.WantOut, 10), "-at", o.SwapAt}
 	add(swap)
 
+	// The baseline: the same sluice cases with the -baseline binary, for
+	// before/after ratios measured in the same run.
+	if o.Baseline != "" {
+		for _, c := range cases {
+			if c.Kind != kindSluice || c.Skip != "" || !beforeCase(c.ID) {
+				continue
+			}
+			bc := *c
+			bc.ID, bc.Before = c.ID+"@before", c.ID
+			bc.Label = "as `" + c.ID + "`, with the baseline sluice (" + o.BaselineRev + ")"
+			bc.Argv = append([]string{o.Baseline}, c.Argv[1:]...)
+			add(&bc)
+		}
+	}
+
 	// Write the configs.
 	if err := os.MkdirAll(filepath.Join(o.Workdir, "configs"), 0o755); err != nil {
 		return nil, err
@@ -196,6 +227,13 @@ func buildCases(o Options) ([]*Case, error) {
 	return cases, nil
 }
 
+// beforeCase reports whether the case with this id also runs with the
+// baseline binary: the cases the CPU goals are about.
+func beforeCase(id string) bool {
+	return id == "sluice-dropall" || id == "sluice-noop-jsonl" || id == "sluice-noop-csv" ||
+		strings.HasPrefix(id, "sluice-dropall-parallel-") || strings.HasPrefix(id, "sluice-filter-") && strings.HasSuffix(id, "-1pct")
+}
+
 // keptBelow is how many of the rows seq 0..n-1 have seq % 100 < k.
 func keptBelow(n int64, k int) int64 {
 	return n/100*int64(k) + min(n%100, int64(k))
@@ -218,6 +256,7 @@ func sluiceConfig(o Options, s streamCfg) string {
 [cassandra]
 hosts = [%q]
 consistency = "LOCAL_ONE"
+protocol_version = %d
 
 [runtime]
 cache_dir = %q
@@ -235,7 +274,7 @@ name = "bench"
   page_size = %d
   prefetch = 1
   concurrency = %d
-`, o.Host, filepath.Join(o.Root, ".cache/wazero"), s.LogLevel, s.Table, s.PageSize, s.Concurrency)
+`, o.Host, o.Proto, filepath.Join(o.Root, ".cache/wazero"), s.LogLevel, s.Table, s.PageSize, s.Concurrency)
 	if s.RateLimit > 0 {
 		fmt.Fprintf(&b, "  rate_limit_pages = %g\n", s.RateLimit)
 	}
@@ -252,10 +291,14 @@ name = "bench"
 			}
 		}
 	}
-	b.WriteString(`
+	format := s.Format
+	if format == "" {
+		format = "jsonl"
+	}
+	fmt.Fprintf(&b, `
   [[stream.sink]]
   type = "stdout"
-  format = "jsonl"
-`)
+  format = %q
+`, format)
 	return b.String()
 }

@@ -61,7 +61,46 @@ func col(ss []Sample, f func(Sample) float64) []float64 {
 }
 
 func rate(s Sample) float64 { return s.RowsPerS }
-func rss(s Sample) float64  { return float64(s.RSSKB) / 1024 }
+
+// cpuPerM is the client's CPU seconds (user+system, the whole process:
+// connecting and compiling included) per million rows read.
+func cpuPerM(s Sample) float64 {
+	if s.Rows <= 0 {
+		return 0
+	}
+	return s.CPU / float64(s.Rows) * 1e6
+}
+
+// cpuRatio is the median over rounds of num's CPU per row divided by den's
+// in the same round (the two ran minutes apart at most, so a slow phase of
+// the machine weighs on both); rounds where either failed are left out.
+// It returns the ratio, the number of paired rounds, and why there is
+// none.
+func cpuRatio(num, den *Case) (float64, int, string) {
+	switch {
+	case num == nil || den == nil:
+		return 0, 0, "case not defined"
+	case num.Skip != "":
+		return 0, 0, num.ID + " " + num.Skip
+	case den.Skip != "":
+		return 0, 0, den.ID + " " + den.Skip
+	}
+	byRound := map[int]Sample{}
+	for _, s := range ok(den) {
+		byRound[s.Round] = s
+	}
+	var rs []float64
+	for _, s := range ok(num) {
+		if d, found := byRound[s.Round]; found && cpuPerM(d) > 0 {
+			rs = append(rs, cpuPerM(s)/cpuPerM(d))
+		}
+	}
+	if len(rs) == 0 {
+		return 0, 0, "no round where both " + num.ID + " and " + den.ID + " ran"
+	}
+	return median(rs), len(rs), ""
+}
+func rss(s Sample) float64 { return float64(s.RSSKB) / 1024 }
 
 // medianRate is the median rows/s of c, or 0 with the reason it has none.
 func medianRate(c *Case) (float64, string) {
@@ -82,6 +121,10 @@ func (r *Report) Markdown() string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 
+	if o.Section == "replay" {
+		r.replay(&b)
+		return b.String()
+	}
 	title := "full run"
 	if o.Mode == "smoke" {
 		title = "smoke run (tiny sizes: the numbers only show that the script works)"
@@ -102,6 +145,7 @@ func (r *Report) Markdown() string {
 
 	r.goals(&b)
 	r.table(&b)
+	r.beforeAfter(&b)
 	r.swaps(&b)
 	r.problems(&b)
 	r.commands(&b)
@@ -145,14 +189,40 @@ func (r *Report) goals(b *strings.Builder) {
 		p("| %s | %s | %s | %s |\n", goal, m, target, verdict(v, why, atLeast, t))
 	}
 
+	// Client CPU per row against the raw driver in the same rounds: the
+	// goals of the figure that decides how many rows one sluice process
+	// moves on a real cluster.
+	cpuRow := func(goal string, num, den *Case, atMost bool, t float64, target string) {
+		v, n, why := cpuRatio(num, den)
+		d := ""
+		if why == "" {
+			d = fmt.Sprintf("%.2f / %.2f CPU-s per M rows, median of %d paired rounds", median(col(ok(num), cpuPerM)), median(col(ok(den), cpuPerM)), n)
+		}
+		row(goal, v, why, d, target, !atMost, t, "%.2f×")
+	}
+	cpuRow("CPU per row: sluice one stream, drop-all plugin / raw driver one stream (no goal: the floor of every other case)",
+		r.find("sluice-dropall"), r.find("raw-single"), true, 1.10, "≤ 1.10×")
+	for _, c := range r.Cases {
+		if strings.HasPrefix(c.ID, "sluice-dropall-parallel-") && c.Before == "" {
+			cpuRow(fmt.Sprintf("CPU per row: sluice split scan, concurrency %d, drop-all plugin / raw driver, %d goroutines", c.Conc, c.Conc),
+				c, r.find(c.Ref), true, 1.10, "≤ 1.10×")
+		}
+	}
+	cpuRow("CPU per row: sluice JSONL rendering of every row (no-op plugin) / raw driver one stream", r.find("sluice-noop-jsonl"), r.find("raw-single"), true, 1.30, "≤ 1.30×")
+	cpuRow("CPU per row: sluice CSV rendering of every row (no-op plugin) / raw driver one stream (no goal in the issue; JSONL's shown for reference)", r.find("sluice-noop-csv"), r.find("raw-single"), true, 1.30, "≤ 1.30×")
+	for _, l := range filterLangs {
+		cpuRow(fmt.Sprintf("CPU per row: sluice filter plugin (%s SDK), 1%% kept / raw driver one stream", l.name), r.find("sluice-filter-"+l.id+"-1pct"), r.find("raw-single"), true, 1.25, "≤ 1.25×")
+	}
+	cpuRow("CPU per row: async-python-cassandra `execute_stream` / sluice one stream (drop-all plugin)", r.find("python-async"), r.find("sluice-dropall"), false, 10, "≥ 10×")
+
 	v, why, d := ratio(r.find("sluice-dropall"), r.find("raw-single"))
-	row("sluice one stream (drop-all plugin) / raw driver one stream", v, why, d, "≥ 0.95", true, 0.95, "%.2f")
+	row("rows/s: sluice one stream (drop-all plugin) / raw driver one stream", v, why, d, "≥ 0.95", true, 0.95, "%.2f")
 
 	bestOf := func(prefix string) *Case {
 		var best *Case
 		bv := -1.0
 		for _, c := range r.Cases {
-			if !strings.HasPrefix(c.ID, prefix) {
+			if !strings.HasPrefix(c.ID, prefix) || c.Before != "" {
 				continue
 			}
 			if v, why := medianRate(c); why == "" && v > bv {
@@ -166,10 +236,10 @@ func (r *Report) goals(b *strings.Builder) {
 	if why == "" {
 		d = fmt.Sprintf("best %s / best %s: %s", bs.ID, br.ID, d)
 	}
-	row("sluice parallel splits / raw driver parallel (best concurrency of each)", v, why, d, "≥ 0.95", true, 0.95, "%.2f")
+	row("rows/s: sluice parallel splits / raw driver parallel (best concurrency of each)", v, why, d, "≥ 0.95", true, 0.95, "%.2f")
 
 	v, why, d = ratio(r.find("sluice-dropall"), r.find("python-async"))
-	row("sluice one stream / async-python-cassandra `execute_stream`", v, why, d, "≥ 10×", true, 10, "%.1f×")
+	row("rows/s: sluice one stream / async-python-cassandra `execute_stream` (capped by the one local node)", v, why, d, "≥ 10×", true, 10, "%.1f×")
 
 	bigC, smallC := r.find("sluice-noop-jsonl-big"), r.find("sluice-noop-jsonl")
 	switch {
@@ -205,26 +275,27 @@ func (r *Report) goals(b *strings.Builder) {
 func (r *Report) table(b *strings.Builder) {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	ref, refWhy := medianRate(r.find("raw-single"))
-	p("### Throughput, memory and CPU\n\n")
+	p("### Client CPU per row, throughput and memory\n\n")
+	p("**CPU s / M rows** is the primary figure: the client process's user+system CPU seconds (rusage of the whole process: connecting and, for sluice, loading the compiled plugins included) per million rows read, median and range over the rounds. \"× raw CPU\" is the median over rounds of that figure divided by the raw driver's in the same round (`raw-single` for one stream, `raw-parallel-N` for concurrency N). ")
 	p("rows/s is each tool's own measure of its scan (from the query to the last row; connecting and compiling plugins are not counted), median and range over the rounds. \"× ref\" divides by the reference's median. Peak RSS is the client process's (rusage maxrss); CPU is the client's user+system seconds and the Cassandra node's over the same run (\"?\" when the node was restarted meanwhile): on 2 cores the client's CPU is taken from the node.\n\n")
 	if refWhy != "" {
 		p("The reference did not run (%s): no ratios.\n\n", refWhy)
 	}
-	p("| case | what | rows/s | range | × ref | peak RSS MiB | client CPU s | node CPU s | wall s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| case | what | **CPU s / M rows** | range | × raw CPU | rows/s | range | × ref | peak RSS MiB | node CPU s | wall s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	groups := []string{groupRaw, groupSingle, groupParallel, groupPython, groupBig}
 	for _, g := range groups {
-		p("| **%s** | | | | | | | | |\n", g)
+		p("| **%s** | | | | | | | | | | |\n", g)
 		for _, c := range r.Cases {
-			if c.Group != g {
+			if c.Group != g || c.Before != "" || strings.HasPrefix(c.Skip, "not run: -only") {
 				continue
 			}
 			ss := ok(c)
 			switch {
 			case c.Skip != "":
-				p("| `%s` | %s | — | | | | | | |\n", c.ID, c.Label+" — "+c.Skip)
+				p("| `%s` | %s | — | | | | | | | | |\n", c.ID, c.Label+" — "+c.Skip)
 				continue
 			case len(ss) == 0:
-				p("| `%s` | %s — **failed** (see below) | — | | | | | | |\n", c.ID, c.Label)
+				p("| `%s` | %s — **failed** (see below) | — | | | | | | | | |\n", c.ID, c.Label)
 				continue
 			}
 			rates := col(ss, rate)
@@ -247,10 +318,17 @@ func (r *Report) table(b *strings.Builder) {
 			if len(node) > 0 {
 				nodeText = fmt.Sprintf("%.1f", median(node))
 			}
-			p("| `%s` | %s | %s | %s – %s | %s | %.1f | %.1f | %s | %.1f |\n", c.ID, label, thousands(int64(m)),
-				thousands(int64(slices.Min(rates))), thousands(int64(slices.Max(rates))), x,
-				median(col(ss, rss)), median(col(ss, func(s Sample) float64 { return s.CPU })),
-				nodeText, median(col(ss, func(s Sample) float64 { return s.Wall })))
+			cpus := col(ss, cpuPerM)
+			xc := "—"
+			if c.Ref == c.ID {
+				xc = "1.00"
+			} else if v, _, why := cpuRatio(c, r.find(c.Ref)); why == "" {
+				xc = fmt.Sprintf("%.2f", v)
+			}
+			p("| `%s` | %s | **%.2f** | %.2f – %.2f | %s | %s | %s – %s | %s | %.1f | %s | %.1f |\n", c.ID, label,
+				median(cpus), slices.Min(cpus), slices.Max(cpus), xc,
+				thousands(int64(m)), thousands(int64(slices.Min(rates))), thousands(int64(slices.Max(rates))), x,
+				median(col(ss, rss)), nodeText, median(col(ss, func(s Sample) float64 { return s.Wall })))
 		}
 	}
 	p("\n")
@@ -261,7 +339,7 @@ func (r *Report) swaps(b *strings.Builder) {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	p("### Hot swap\n\n")
 	if c.Skip != "" {
-		p("Not run: %s.\n\n", c.Skip)
+		p("%s.\n\n", strings.ToUpper(c.Skip[:1])+c.Skip[1:])
 		return
 	}
 	p("%s. `bench/cmd/swapgap` reads sluice's stdout itself and timestamps every read; each page's kept rows arrive in one write, so reads closer than 1 ms are one page, and the gap of a page is the time between the starts of consecutive pages (bursts; their count is checked against sluice's page count). Each swapped-in copy carries a fresh nonce custom section, so every swap compiles a new module, as a real new version would. The swap's gap is the longest gap overlapping the window from the file replacement to 0.5 s after sluice logs `plugin swapped`; the median and p99 are over all other gaps.\n\n", c.Label)
@@ -368,4 +446,72 @@ func thousands(n int64) string {
 		r = "-" + r
 	}
 	return r
+}
+
+// beforeAfter compares the cases run with the -baseline binary with the
+// same cases run with this checkout's sluice, in the same rounds.
+func (r *Report) beforeAfter(b *strings.Builder) {
+	o := r.Opts
+	if o.Baseline == "" {
+		return
+	}
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	p("### Before and after\n\n")
+	p("The CPU-goal cases ran twice in every round: with the baseline sluice (%s, `%s`) and with this checkout's. Each ratio is the median over rounds of the case's CPU per row divided by its raw-driver reference's in the same round; \"after / before\" divides the two sluice builds directly, round by round.\n\n", o.BaselineRev, relPath(o, o.Baseline))
+	p("| case | raw reference | before: × raw CPU | after: × raw CPU | after / before | before CPU s / M rows | after CPU s / M rows |\n|---|---|---:|---:|---:|---:|---:|\n")
+	for _, bc := range r.Cases {
+		if bc.Before == "" {
+			continue
+		}
+		ac := r.find(bc.Before)
+		if bc.Skip != "" || ac.Skip != "" {
+			continue
+		}
+		vb, _, wb := cpuRatio(bc, r.find(bc.Ref))
+		va, _, wa := cpuRatio(ac, r.find(ac.Ref))
+		vab, _, wab := cpuRatio(ac, bc)
+		f := func(v float64, why string) string {
+			if why != "" {
+				return "—"
+			}
+			return fmt.Sprintf("%.2f", v)
+		}
+		m := func(c *Case) string {
+			if len(ok(c)) == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.2f", median(col(ok(c), cpuPerM)))
+		}
+		p("| `%s` | `%s` | %s | %s | %s | %s | %s |\n", ac.ID, ac.Ref, f(vb, wb), f(va, wa), f(vab, wab), m(bc), m(ac))
+	}
+	p("\n")
+}
+
+// replay renders the replay section: the same clients against
+// bench/cmd/cqlreplay instead of the node.
+func (r *Report) replay(b *strings.Builder) {
+	o := r.Opts
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	p("## Replay: the clients' own ceiling, the node out of the way\n\n")
+	p("Run %s, took %s: `%s`. %d round(s), interleaved as above. Load average (1, 5, 15 min) at the start: %s; at the end: %s.\n\n",
+		r.Started.UTC().Format("2006-01-02 15:04 UTC"), r.Took.Round(time.Second), o.Invocation, o.Rounds, r.LoadStart, r.LoadEnd)
+	p("`bench/cmd/cqlreplay` recorded every response the node sent each client below for one scan of `sluice_bench.%s` (%s rows, protocol v4), and then served them back from memory on %s: the same frames, byte for byte, as fast as the client asks. So rows/s here is each client's ceiling on this machine (2 cores shared with the replay server, which only copies recorded frames to the socket), and CPU per row is the client's own work with no waiting on a node.\n\n",
+		o.Table, thousands(o.Rows), o.Host)
+	p("| case | rows/s | rows per client CPU-second | × raw driver (rows per CPU-second) |\n|---|---:|---:|---:|\n")
+	for _, c := range r.Cases {
+		if c.Skip != "" || c.Before != "" || len(ok(c)) == 0 || c.Group == groupPython || c.Group == groupBig || c.Kind == kindSwap {
+			continue
+		}
+		ss := ok(c)
+		x := "—"
+		if v, _, why := cpuRatio(c, r.find(c.Ref)); why == "" && v > 0 {
+			x = fmt.Sprintf("%.2f (vs `%s`)", 1/v, c.Ref)
+		}
+		p("| `%s` | %s | %s | %s |\n", c.ID, thousands(int64(median(col(ss, rate)))), thousands(int64(1e6/median(col(ss, cpuPerM)))), x)
+	}
+	p("\n")
+	r.table(b)
+	r.beforeAfter(b)
+	r.problems(b)
+	r.commands(b)
 }

@@ -54,6 +54,7 @@ type options struct {
 	splits   int
 	expect   int64
 	cpuProf  string
+	proto    int
 }
 
 type result struct {
@@ -80,6 +81,7 @@ func main() {
 	flag.IntVar(&o.splits, "splits", 16, "parallel mode: token ranges")
 	flag.Int64Var(&o.expect, "expect", 0, "fail unless exactly this many rows are read (0 = do not check)")
 	flag.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the scan here (\"\" = none)")
+	flag.IntVar(&o.proto, "proto", 0, "native protocol version (0 = negotiate; bench/cmd/cqlreplay needs 4)")
 	flag.Parse()
 	res, err := run(o)
 	if err != nil {
@@ -100,6 +102,7 @@ func run(o options) (result, error) {
 		return result{}, fmt.Errorf("-page-size %d / -prefetch %g: want a positive page size and a prefetch in 0..1", o.pageSize, o.prefetch)
 	}
 	cl := wide.Cluster(o.host)
+	cl.ProtoVersion = o.proto
 	cl.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
 	s, err := cl.CreateSession()
 	if err != nil {

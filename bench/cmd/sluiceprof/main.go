@@ -1,7 +1,9 @@
 // Command sluiceprof runs the streams of a sluice config in process, as
 // `sluice run` does, with a CPU profile (and optionally a heap profile)
 // written at the end, so that bench/run's cases can be profiled with
-// pprof. sluice itself has no profiling flag; this bench-only tool builds
+// pprof. `sluice run -cpuprofile FILE` profiles a whole run (connecting
+// and compiling included); this bench-only tool starts the profile once
+// the streams are built, so only the scan is in it. It builds
 // the same pieces cmd/sluice builds (gocql session, wazero runtime,
 // internal/stream) with the config's settings, minus what a profile does
 // not need (admin server, plugin watcher, signals, progress display, TLS
