@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sluicehq/sluice/internal/cqltype"
 	"log/slog"
 	"os"
 	"runtime"
@@ -68,6 +69,7 @@ func run(cfgPath, cpuProf, memProf string) error {
 	cl.Timeout = c.Timeout
 	cl.Logger = gocql.NewLogger(gocql.LogLevelNone)
 	cl.Keyspace = c.Keyspace
+	cl.RegisteredTypes = cqltype.Types() // as sluice run's sessions
 	cl.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
 	sess, err := cl.CreateSession()
 	if err != nil {
