@@ -231,7 +231,7 @@ func newEnv(ctx context.Context, cfg *config.Config, secrets config.Secrets, log
 		sess.Close()
 		return nil, nil, fmt.Errorf("wasm runtime: %w", err)
 	}
-	env := &setup.Env{Config: cfg, Session: sess, Runtime: rt, Metrics: metrics.New(), Logger: log}
+	env := &setup.Env{Config: cfg, Session: sess, Runtime: rt, Metrics: metrics.New(), Logger: log, Secrets: secrets}
 	return env, func() {
 		_ = rt.Close(context.WithoutCancel(ctx))
 		sess.Close()

@@ -144,6 +144,12 @@ type Env struct {
 	// output, shared by every stream with whole pages written atomically
 	// so lines of different streams never interleave.
 	Stdout io.Writer
+	// PartitionKey is the source table's partition key, the default key
+	// of kafka records.
+	PartitionKey []string
+	// KafkaPassword is the SASL password of a kafka sink (from the
+	// environment variable its config names).
+	KafkaPassword string
 }
 
 // New creates the sink a validated config.Sink describes.
@@ -169,6 +175,8 @@ func New(ctx context.Context, c config.Sink, env Env) (Sink, error) {
 			Concurrency: c.Concurrency,
 			Consistency: c.Consistency.Gocql(),
 		})
+	case "kafka":
+		return newKafkaFromConfig(ctx, name, c, env)
 	}
 	return nil, fmt.Errorf("sink %s: unknown sink type %q", name, c.Type)
 }

@@ -97,8 +97,8 @@ func KafkaTopic(t testing.TB, seeds []string, suffix string, partitions int32) s
 
 // KafkaReadCommitted reads every committed record of topic, as a
 // read_committed consumer sees them (records of aborted or still open
-// transactions are skipped), until the consumer has been idle for a few
-// fetches after the partitions' last stable offsets as of the call.
+// transactions are skipped), up to the partitions' last stable offsets as
+// of the call.
 func KafkaReadCommitted(t testing.TB, seeds []string, topic string) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
@@ -108,7 +108,6 @@ func KafkaReadCommitted(t testing.TB, seeds []string, topic string) []*kgo.Recor
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	// The last stable offsets: a read_committed consumer reads up to them.
 	lso, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
 	if err != nil {
 		t.Fatalf("last stable offsets of %s: %v", topic, err)
@@ -116,44 +115,43 @@ func KafkaReadCommitted(t testing.TB, seeds []string, topic string) []*kgo.Recor
 	if err := lso.Error(); err != nil {
 		t.Fatalf("last stable offsets of %s: %v", topic, err)
 	}
-	any := false
-	lso.Each(func(o kadm.ListedOffset) { any = any || o.Offset > 0 })
-	if !any {
+	want := map[int32]int64{}
+	lso.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	if len(want) == 0 {
 		return nil
 	}
+	// Control records (transaction markers) are kept so that the end is
+	// seen: the last offset before the LSO is usually a commit marker.
 	cons, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.FetchMaxWait(300*time.Millisecond))
+		kgo.KeepControlRecords())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cons.Close()
 	var recs []*kgo.Record
-	idle := 0
-	// Idle polls end the read once records came (a topic with only
-	// aborted records ends after a longer wait).
-	for (len(recs) == 0 && idle < 20) || (len(recs) > 0 && idle < 4) {
-		pctx, pcancel := context.WithTimeout(ctx, time.Second)
-		fs := cons.PollFetches(pctx)
-		pcancel()
+	for len(want) > 0 {
+		fs := cons.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("read %s: timed out", topic)
+			t.Fatalf("read %s: timed out with partitions %v not read to their last stable offset", topic, want)
 		}
-		n := 0
-		fs.EachError(func(tp string, p int32, err error) {
-			if err != context.DeadlineExceeded {
-				t.Fatalf("read %s/%d: %v", tp, p, err)
+		fs.EachError(func(tp string, p int32, err error) { t.Fatalf("read %s/%d: %v", tp, p, err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			end, ok := want[r.Partition]
+			if !ok || r.Offset >= end {
+				return
+			}
+			if !r.Attrs.IsControl() {
+				recs = append(recs, r)
+			}
+			if r.Offset+1 >= end {
+				delete(want, r.Partition)
 			}
 		})
-		fs.EachRecord(func(r *kgo.Record) {
-			recs = append(recs, r)
-			n++
-		})
-		if n == 0 {
-			idle++
-		} else {
-			idle = 0
-		}
 	}
 	return recs
 }
