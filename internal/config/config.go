@@ -144,10 +144,10 @@ type Plugin struct {
 // Sink is one [[stream.sink]] table.
 type Sink struct {
 	Name        string      `toml:"name" doc:"Name of the sink in this stream (unique within the stream); \"\" = the type."`
-	Type        string      `toml:"type" doc:"stdout: JSONL to standard output; file: JSONL or CSV file, exactly once across restarts; cassandra: INSERT into a table; kafka: records in Kafka topics, exactly once across restarts with Kafka transactions." enum:"stdout,file,cassandra,kafka"`
+	Type        string      `toml:"type" doc:"stdout: JSONL to standard output; file: JSONL or CSV file, exactly once across restarts; cassandra: INSERT into a table; kafka: records in Kafka topics, exactly once across restarts with Kafka transactions; parquet: Parquet files in a directory, each published once checkpointed." enum:"stdout,file,cassandra,kafka,parquet"`
 	Outputs     []string    `toml:"outputs" doc:"Plugin outputs this sink receives; \"\" is the chain's default output. An output may feed several sinks; the default output must feed at least one sink of the stream."`
 	Format      string      `toml:"format" doc:"Row format of stdout and file sinks (not cassandra; \"\" there after loading)." enum:"jsonl,csv"`
-	Path        string      `toml:"path" doc:"File of a file sink (required for type = \"file\"); parent directories are created." path:"true"`
+	Path        string      `toml:"path" doc:"File of a file sink, directory of a parquet sink (required for both); parent directories are created." path:"true"`
 	Keyspace    string      `toml:"keyspace" doc:"Keyspace of a cassandra sink; \"\" = cassandra.keyspace."`
 	Table       string      `toml:"table" doc:"Table of a cassandra sink (required for type = \"cassandra\"; must exist with columns named like the output's)."`
 	Concurrency int         `toml:"concurrency" doc:"In-flight INSERTs of a cassandra sink." min:"1" max:"1024"`
@@ -160,7 +160,7 @@ type Sink struct {
 	Key                []string       `toml:"key" doc:"Columns whose values make a kafka record's key (JSON array of the values; partitioning hashes it); empty = the source table's partition key."`
 	Value              string         `toml:"value" doc:"Kafka record value: json (one JSON object per row, as a jsonl line without newline) or raw (the row's ABI cell encoding, see abi/ABI.md)." enum:"json,raw"`
 	Headers            map[string]any `toml:"headers" doc:"Static headers of every kafka record: name = value (strings)."`
-	Compression        string         `toml:"compression" doc:"Kafka batch compression." enum:"none,gzip,snappy,lz4,zstd"`
+	Compression        string         `toml:"compression" doc:"Compression of kafka batches (\"\" = lz4) or parquet pages (\"\" = snappy; lz4 is LZ4_RAW)." enum:",none,gzip,snappy,lz4,zstd"`
 	Acks               string         `toml:"acks" doc:"Kafka acks: all, leader or none; exactly_once needs all." enum:"all,leader,none"`
 	ExactlyOnce        bool           `toml:"exactly_once" doc:"Write kafka records in transactions committed with each checkpoint; false = at-least-once (a resumed run may write records again)."`
 	TransactionalID    string         `toml:"transactional_id" doc:"Kafka transactional.id of an exactly_once sink; \"\" = sluice.<stream>.<sink>. Must be stable across runs and unique across running streams."`
@@ -174,6 +174,11 @@ type Sink struct {
 	SASLMechanism      string         `toml:"sasl_mechanism" doc:"Kafka SASL mechanism; \"\" = none." enum:",plain,scram-sha-256,scram-sha-512"`
 	SASLUser           string         `toml:"sasl_user" doc:"SASL user name."`
 	SASLPasswordEnv    string         `toml:"sasl_password_env" doc:"Environment variable holding the SASL password (the file never holds it)."`
+
+	// Parquet sink (type = "parquet"), see docs/sinks.md.
+	FileSize     ByteSize `toml:"file_size" doc:"A parquet file is closed once about this big (and at every checkpoint)." min:"1KiB"`
+	RowGroupSize ByteSize `toml:"row_group_size" doc:"A parquet row group ends once about this many bytes of cells are buffered (held in memory until then)." min:"1KiB"`
+	DecimalScale int      `toml:"decimal_scale" doc:"Scale of parquet DECIMAL(38, scale) columns for CQL decimal; a value with more fractional digits stops the stream rather than round." min:"0" max:"38"`
 
 	Line int `toml:"-"` // line of the [[stream.sink]] header (0 for the implicit default sink)
 }

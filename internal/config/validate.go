@@ -441,10 +441,30 @@ func (d *decoder) validateSink(c *Config, k *Sink, l loc, files map[string]loc) 
 			}
 		}
 	}
+	if k.Type != "parquet" {
+		only("parquet", "file_size", "row_group_size", "decimal_scale")
+		if k.Type != "kafka" {
+			only("kafka and parquet", "compression")
+		}
+	}
 	if k.Type != "kafka" {
-		only("kafka", "brokers", "topic", "topics", "key", "value", "headers", "compression", "acks", "exactly_once", "transactional_id", "checkpoint_topic", "transaction_timeout", "max_buffered_bytes", "tls", "tls_ca_file", "tls_cert_file", "tls_key_file", "sasl_mechanism", "sasl_user", "sasl_password_env")
+		only("kafka", "brokers", "topic", "topics", "key", "value", "headers", "acks", "exactly_once", "transactional_id", "checkpoint_topic", "transaction_timeout", "max_buffered_bytes", "tls", "tls_ca_file", "tls_cert_file", "tls_key_file", "sasl_mechanism", "sasl_user", "sasl_password_env")
 	}
 	switch k.Type {
+	case "parquet":
+		only("stdout and file", "format")
+		only("cassandra", "keyspace", "table", "concurrency", "consistency")
+		k.Format = ""
+		if k.Path == "" {
+			d.addf(l.key("path"), "is required for a parquet sink (the directory of its files)")
+			break
+		}
+		clean := filepath.Clean(k.Path)
+		if other, dup := files[clean]; dup {
+			d.addf(l.key("path"), "%q is also written by %s", k.Path, other.disp)
+		} else {
+			files[clean] = l
+		}
 	case "kafka":
 		only("stdout and file", "format")
 		only("file", "path")

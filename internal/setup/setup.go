@@ -248,6 +248,12 @@ func sinkIdentity(cfg *config.Config, c config.Sink) string {
 			ks = cfg.Cassandra.Keyspace
 		}
 		return "cassandra:" + ks + "." + c.Table
+	case "parquet":
+		p, err := filepath.Abs(c.Path)
+		if err != nil {
+			p = c.Path
+		}
+		return "parquet:" + p
 	case "kafka":
 		topics := []string{c.Topic}
 		for _, o := range c.Outputs {

@@ -55,7 +55,7 @@ func TestKafkaTransactions(t *testing.T) {
 	if err := k.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := testutil.KafkaReadCommitted(t, seeds, topic); len(got) != 0 {
+	if got := testutil.KafkaReadCommittedNow(t, seeds, topic); len(got) != 0 {
 		t.Fatalf("read_committed sees %d records before the commit", len(got))
 	}
 	if err := k.Commit(ctx, []byte(`{"cp":1}`)); err != nil {

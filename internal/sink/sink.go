@@ -177,6 +177,9 @@ func New(ctx context.Context, c config.Sink, env Env) (Sink, error) {
 		})
 	case "kafka":
 		return newKafkaFromConfig(ctx, name, c, env)
+	case "parquet":
+		return OpenParquet(name, c.Path, ParquetOptions{FileSize: int64(c.FileSize), RowGroupSize: int64(c.RowGroupSize),
+			Compression: c.Compression, DecimalScale: int32(c.DecimalScale)})
 	}
 	return nil, fmt.Errorf("sink %s: unknown sink type %q", name, c.Type)
 }

@@ -278,7 +278,7 @@ func (c *committer) save(ctx context.Context) error {
 				return fmt.Errorf("stream %q sink %q: commit: %w", s.spec.Name, c.txnName, err)
 			}
 		}
-		return nil
+		return c.publish(ctx)
 	}
 	extra := map[string][]byte{manifestKey: newManifest(&s.spec, c.workers), seqKey: []byte(strconv.FormatUint(c.seq+1, 10))}
 	for _, sk := range s.spec.Sinks {
@@ -309,6 +309,22 @@ func (c *committer) save(ctx context.Context) error {
 	if m := s.spec.Metrics; m != nil {
 		m.Checkpoints.WithLabelValues(s.spec.Name).Inc()
 		m.CheckpointAge.WithLabelValues(s.spec.Name).Set(0)
+	}
+	return c.publish(ctx)
+}
+
+// publish tells the sinks that publish output only once it is
+// checkpointed (sink.Publisher: the parquet sink's renames) that the
+// checkpoint is saved. A failure here leaves the checkpoint standing: the
+// rerun's Restore publishes what the checkpoint covers.
+func (c *committer) publish(ctx context.Context) error {
+	s := c.s
+	for _, sk := range s.spec.Sinks {
+		if p, ok := sk.Sink.(sink.Publisher); ok {
+			if err := p.Publish(ctx); err != nil {
+				return fmt.Errorf("stream %q sink %q: publish: %w", s.spec.Name, sk.Name, err)
+			}
+		}
 	}
 	return nil
 }

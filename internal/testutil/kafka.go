@@ -81,12 +81,26 @@ func KafkaTopic(t testing.TB, seeds []string, suffix string, partitions int32) s
 	}
 	// A deleted topic lingers briefly; retry creation until it is gone.
 	for {
-		resp, err := adm.CreateTopics(ctx, partitions, 1, nil, name)
+		resp, err := adm.CreateTopic(ctx, partitions, 1, nil, name)
 		if err == nil {
-			err = resp.Error()
+			err = resp.Err
 		}
 		if err == nil {
-			return name
+			// Wait until the metadata shows it with a leader everywhere.
+			for ctx.Err() == nil {
+				md, err := adm.Metadata(ctx, name)
+				if td, ok := md.Topics[name]; err == nil && ok && td.Err == nil && td.ID == resp.ID && len(td.Partitions) == int(partitions) {
+					ready := true
+					for _, p := range td.Partitions {
+						ready = ready && p.Err == nil && p.Leader >= 0
+					}
+					if ready {
+						return name
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			t.Fatalf("topic %s: not in the metadata after its creation", name)
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("create topic %s: %v", name, err)
@@ -98,8 +112,23 @@ func KafkaTopic(t testing.TB, seeds []string, suffix string, partitions int32) s
 // KafkaReadCommitted reads every committed record of topic, as a
 // read_committed consumer sees them (records of aborted or still open
 // transactions are skipped), up to the partitions' last stable offsets as
-// of the call.
+// of the call. The broker writes a transaction's commit markers just
+// after the commit returns, so it first waits (up to 30 s) until no
+// transaction is open in the topic (last stable offsets = end offsets):
+// tests call it once the writers are done.
 func KafkaReadCommitted(t testing.TB, seeds []string, topic string) []*kgo.Record {
+	t.Helper()
+	return readCommitted(t, seeds, topic, 30*time.Second)
+}
+
+// KafkaReadCommittedNow is KafkaReadCommitted without the wait, for a
+// test that knows a transaction is open.
+func KafkaReadCommittedNow(t testing.TB, seeds []string, topic string) []*kgo.Record {
+	t.Helper()
+	return readCommitted(t, seeds, topic, 0)
+}
+
+func readCommitted(t testing.TB, seeds []string, topic string, wait time.Duration) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
@@ -108,12 +137,33 @@ func KafkaReadCommitted(t testing.TB, seeds []string, topic string) []*kgo.Recor
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	lso, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("last stable offsets of %s: %v", topic, err)
-	}
-	if err := lso.Error(); err != nil {
-		t.Fatalf("last stable offsets of %s: %v", topic, err)
+	adm := kadm.NewClient(cl)
+	var lso kadm.ListedOffsets
+	for deadline := time.Now().Add(wait); ; {
+		lso, err = adm.ListCommittedOffsets(ctx, topic)
+		if err == nil {
+			err = lso.Error()
+		}
+		if err != nil {
+			t.Fatalf("last stable offsets of %s: %v", topic, err)
+		}
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err != nil {
+			t.Fatalf("end offsets of %s: %v", topic, err)
+		}
+		stable := true
+		ends.Each(func(o kadm.ListedOffset) {
+			if l, ok := lso.Lookup(topic, o.Partition); !ok || l.Offset != o.Offset {
+				stable = false
+			}
+		})
+		if stable || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	want := map[int32]int64{}
 	lso.Each(func(o kadm.ListedOffset) {
