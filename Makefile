@@ -76,6 +76,6 @@ plugins-test: deps
 fuzz-smoke:
 	scripts/fuzz-smoke
 
-## test-restart: stops and restarts the shared node mid-stream, so it runs last and alone
-test-restart: cassandra
+## test-restart: stops and restarts the shared Cassandra node and the Kafka broker mid-stream, so it runs last and alone
+test-restart: cassandra kafka
 	SLUICE_RESTART_TESTS=1 $(GO) test -count=1 -timeout 20m ./test/restart
