@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/abi"
 	"github.com/sluicehq/sluice/host"
 	"github.com/sluicehq/sluice/internal/sink"
 	"github.com/sluicehq/sluice/pager"
@@ -190,6 +191,12 @@ func (c *committer) apply(ctx context.Context, r result) error {
 				s.spec.Name, resultText(r), o.Rows(), o.Name)
 		}
 		s.rowsOut.Add(uint64(o.Rows()))
+		if o.Name == abi.RejectedOutput {
+			s.rowsRejected.Add(uint64(o.Rows()))
+			if m := s.spec.Metrics; m != nil {
+				m.RowsRejected.WithLabelValues(s.spec.Name).Add(float64(o.Rows()))
+			}
+		}
 		if m := s.spec.Metrics; m != nil {
 			m.PluginRowsOut.WithLabelValues(s.spec.Name, "chain", o.Name).Add(float64(o.Rows()))
 		}

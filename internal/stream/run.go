@@ -109,6 +109,7 @@ func (s *Stream) Run(ctx context.Context, stop <-chan struct{}) (sum Summary, er
 	s.endOnce.Do(func() { close(s.ended) })
 
 	sum.RowsIn, sum.RowsOut, sum.Pages = s.rows.Load(), s.rowsOut.Load(), s.pages.Load()
+	sum.Rejected = s.rowsRejected.Load()
 	sum.Elapsed = time.Since(start)
 	sum.Complete = out.complete && dispErr == nil && ctx.Err() == nil
 	sum.Resume = out.resume

@@ -22,6 +22,7 @@ type Summary struct {
 	Stream   string
 	RowsIn   uint64 // rows read from Cassandra and committed in this run
 	RowsOut  uint64 // rows written to sinks in this run
+	Rejected uint64 // of RowsOut, rows plugins sent to the dead-letter output (abi.RejectedOutput)
 	Pages    uint64 // pages committed in this run, empty ones included
 	Elapsed  time.Duration
 	Resumed  bool   // started from a checkpoint
@@ -65,6 +66,7 @@ type Stream struct {
 	ended    chan struct{}  // closed when Run returned or Close was called first
 
 	rows, rowsOut, pages atomic.Uint64
+	rowsRejected         atomic.Uint64 // rows sent to the dead-letter output
 	splitsDone           atomic.Int64
 	covered              atomic.Uint64 // token-range units done (of 2^64)
 	started              atomic.Int64  // unix nanoseconds when Run started; 0 before
