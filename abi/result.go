@@ -36,16 +36,6 @@ func (k SectionKind) String() string {
 // of the chain, or the stream's default sink after the last plugin.
 const DefaultOutput = ""
 
-// RejectedOutput is the dead-letter output (ABI.md, "Dead-letter output"):
-// rows a plugin rejects, each with the input row's columns followed by one
-// text column RejectReasonColumn holding why. Like every named output it
-// goes straight to the sinks the stream routes it to; the host checks its
-// schema and counts its rows (sluice_rows_rejected_total).
-const RejectedOutput = "sluice.rejected"
-
-// RejectReasonColumn is the last column of every RejectedOutput schema.
-const RejectReasonColumn = "sluice_reject_reason"
-
 // Section is one section of a plugin result.
 //
 //	SELECT: Output, NRows (= input rows), Bitmap (BitmapLen(NRows) bytes)
@@ -393,14 +383,6 @@ func (r Result) Validate(input *Schema) error {
 			sch = s.Rows.Schema
 		default:
 			continue
-		}
-		if s.Output == RejectedOutput {
-			if s.Kind != SectionRows {
-				return errf("result section %d (%s, output %q): the dead-letter output takes ROWS sections only (the input's columns, then %s text)", i, s.Kind, s.Output, RejectReasonColumn)
-			}
-			if n := len(sch.Columns); n == 0 || sch.Columns[n-1].Name != RejectReasonColumn || sch.Columns[n-1].Type.ID != TypeVarchar {
-				return errf("result section %d (ROWS, output %q): the dead-letter output's last column must be %s text; the schema is %s", i, s.Output, RejectReasonColumn, sch)
-			}
 		}
 		if f, ok := seen[s.Output]; ok {
 			if !f.schema.Equal(sch) {

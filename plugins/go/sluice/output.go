@@ -51,9 +51,6 @@ type Output struct {
 	nw      int          // writers in use
 
 	seq int // first-use counter
-
-	// rejIn is the input schema rejOut (dead-letter schema) was built for.
-	rejIn, rejOut *abi.Schema
 }
 
 // route is the selection of input rows sent to one named output.
@@ -130,42 +127,6 @@ func (o *Output) Route(output string, i int) {
 		clear(r.bitmap)
 	}
 	r.bitmap[i/8] |= 1 << (i % 8)
-}
-
-// Reject sends input row to the dead-letter output (abi.RejectedOutput,
-// "sluice.rejected") with reason, and drops it from the default output:
-// the one way a stream continues past a bad row, by the plugin's choice,
-// visibly (ABI.md, "Dead-letter output"). The dead-letter row has the
-// input's columns, unchanged, then the text column sluice_reject_reason.
-// The stream must route "sluice.rejected" to a sink. It panics when called
-// from Flush.
-func (o *Output) Reject(row Row, reason string) error {
-	o.mustProcess("Reject")
-	in := row.page.Schema()
-	if o.rejIn != in {
-		cols := append(append([]abi.Column(nil), in.Columns...), abi.Column{Name: abi.RejectReasonColumn, Type: abi.Type{ID: abi.TypeVarchar}})
-		o.rejIn, o.rejOut = in, abi.NewSchema(cols...)
-	}
-	w, err := o.Rows(abi.RejectedOutput, o.rejOut)
-	if err != nil {
-		return err
-	}
-	if w.cells != 0 {
-		return fmt.Errorf("output \"%s\": Reject while row %d is partly written (%d cells)", abi.RejectedOutput, w.NumRows(), w.cells)
-	}
-	b, err := row.bytes()
-	if err != nil {
-		return err
-	}
-	w.startRow()
-	w.data = append(w.data, b...)
-	w.cells = len(in.Columns)
-	w.Text(reason)
-	if err := w.End(); err != nil {
-		return err
-	}
-	o.Drop(row.i)
-	return nil
 }
 
 // Keep keeps input row i on the default output. It panics if i is out of

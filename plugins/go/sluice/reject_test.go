@@ -21,7 +21,10 @@ func TestReject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := res.Validate(in.Schema); err != nil {
+	if err := res.Validate(in.Schema); err == nil {
+		err = abi.CheckRejected(res)
+	}
+	if err != nil {
 		t.Fatalf("the host would refuse the result: %v", err)
 	}
 	var rejected *abi.Page
@@ -65,7 +68,7 @@ func TestRejectedOutputValidated(t *testing.T) {
 	in := testPage(2)
 	res, err := h.Process(in)
 	if err == nil {
-		err = res.Validate(in.Schema)
+		err = abi.CheckRejected(res)
 	}
 	if err == nil {
 		t.Fatal("a dead-letter row without sluice_reject_reason was accepted")
