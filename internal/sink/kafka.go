@@ -161,9 +161,8 @@ func NewKafka(ctx context.Context, name string, o KafkaOptions) (*Kafka, error) 
 	return k, nil
 }
 
-// checkTopics fails when a data topic does not exist, and creates the
-// checkpoint topic (compacted: only the last checkpoint of each
-// transactional id matters) when it is missing.
+// checkTopics fails when a data topic does not exist (sluice check reports
+// it too).
 func (k *Kafka) checkTopics(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -192,10 +191,16 @@ func (k *Kafka) checkTopics(ctx context.Context) error {
 			return fmt.Errorf("sink %s: topic %q: %w", k.name, t, td.Err)
 		}
 	}
-	if !k.o.ExactlyOnce {
-		return nil
-	}
-	resp, err := adm.CreateTopic(ctx, 1, -1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}, k.o.CheckpointTopic)
+	return nil
+}
+
+// ensureCheckpointTopic creates the checkpoint topic (compacted: only the
+// last checkpoint of each transactional id matters) when it is missing.
+// Run does it (Recover), never sluice check.
+func (k *Kafka) ensureCheckpointTopic(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(k.cl).CreateTopic(ctx, 1, -1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}, k.o.CheckpointTopic)
 	if err == nil {
 		err = resp.Err
 	}
@@ -383,6 +388,9 @@ func (k *Kafka) Recover(ctx context.Context) ([]byte, error) {
 	if !k.o.ExactlyOnce {
 		return nil, nil
 	}
+	if err := k.ensureCheckpointTopic(ctx); err != nil {
+		return nil, k.breakWith(err)
+	}
 	// InitProducerID with our transactional id: the coordinator aborts an
 	// open transaction of an earlier producer with this id and completes
 	// one whose commit it had accepted, before it answers.
@@ -402,16 +410,25 @@ func (k *Kafka) Recover(ctx context.Context) ([]byte, error) {
 func lastCheckpoint(ctx context.Context, o KafkaOptions, cl *kgo.Client) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	lso, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, o.CheckpointTopic)
-	if err != nil {
-		return nil, err
-	}
-	end, ok := lso.Lookup(o.CheckpointTopic, 0)
-	if !ok {
-		return nil, fmt.Errorf("no partition 0")
-	}
-	if end.Err != nil {
-		return nil, end.Err
+	// A topic just created may take a moment to show in the metadata.
+	var end kadm.ListedOffset
+	for attempt := 0; ; attempt++ {
+		lso, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, o.CheckpointTopic)
+		if err == nil {
+			var ok bool
+			if end, ok = lso.Lookup(o.CheckpointTopic, 0); !ok {
+				err = fmt.Errorf("no partition 0")
+			} else {
+				err = end.Err
+			}
+		}
+		if err == nil {
+			break
+		}
+		if attempt >= 50 || ctx.Err() != nil {
+			return nil, err
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if end.Offset <= 0 {
 		return nil, nil

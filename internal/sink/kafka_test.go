@@ -161,6 +161,39 @@ func TestKafkaPerOutputTopicsAndRaw(t *testing.T) {
 	}
 }
 
+// TestKafkaFreshCheckpointTopic: Recover creates a missing checkpoint
+// topic (NewKafka, which sluice check runs, does not) and finds no
+// checkpoint in it.
+func TestKafkaFreshCheckpointTopic(t *testing.T) {
+	seeds := testutil.Kafka(t)
+	topic := testutil.KafkaTopic(t, seeds, "", 1)
+	cpTopic := testutil.KafkaTopic(t, seeds, "cp", 1)
+	testutil.KafkaDeleteTopic(t, seeds, cpTopic)
+	ctx := context.Background()
+	o := kafkaOpts(seeds, topic, fmt.Sprintf("sluice.test.fresh.%d", time.Now().UnixNano()))
+	o.CheckpointTopic = cpTopic
+	k, err := NewKafka(ctx, "t/k", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if b, err := k.Recover(ctx); err != nil || b != nil {
+		t.Fatalf("Recover with a new checkpoint topic = %q, %v", b, err)
+	}
+	if err := k.Write(ctx, mixedPage(t, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Commit(ctx, []byte(`{"cp":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.KafkaReadCommitted(t, seeds, topic); len(got) != 4 {
+		t.Fatalf("%d records, want 4", len(got))
+	}
+}
+
 // TestKafkaMissingTopicAndKey: a topic that does not exist and a key column
 // the output lacks are clear errors.
 func TestKafkaMissingTopicAndKey(t *testing.T) {

@@ -109,6 +109,31 @@ func KafkaTopic(t testing.TB, seeds []string, suffix string, partitions int32) s
 	}
 }
 
+// KafkaDeleteTopic deletes topic and waits until the metadata no longer
+// shows it.
+func KafkaDeleteTopic(t testing.TB, seeds []string, topic string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := adm.DeleteTopics(ctx, topic); err != nil {
+		t.Fatalf("delete topic %s: %v", topic, err)
+	}
+	for ctx.Err() == nil {
+		md, err := adm.Metadata(ctx, topic)
+		if td, ok := md.Topics[topic]; err == nil && (!ok || td.Err != nil) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("topic %s still in the metadata after its deletion", topic)
+}
+
 // KafkaReadCommitted reads every committed record of topic, as a
 // read_committed consumer sees them (records of aborted or still open
 // transactions are skipped), up to the partitions' last stable offsets as
