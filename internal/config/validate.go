@@ -470,7 +470,7 @@ func (d *decoder) validateSink(c *Config, k *Sink, l loc, files map[string]loc) 
 		only("file", "path")
 		only("cassandra", "keyspace", "table", "concurrency", "consistency")
 		k.Format = ""
-		d.validateKafka(k, l)
+		d.validateKafka(c, k, l)
 	case "stdout":
 		only("file", "path")
 		only("cassandra", "keyspace", "table", "concurrency", "consistency")
@@ -509,7 +509,7 @@ func (d *decoder) validateSink(c *Config, k *Sink, l loc, files map[string]loc) 
 
 // validateKafka checks a kafka sink's keys; the topics' existence and
 // the brokers' answers are checked when the sink opens (sluice check too).
-func (d *decoder) validateKafka(k *Sink, l loc) {
+func (d *decoder) validateKafka(c *Config, k *Sink, l loc) {
 	if len(k.Brokers) == 0 {
 		d.addf(l.key("brokers"), "is required for a kafka sink (e.g. [\"127.0.0.1:9092\"])")
 	}
@@ -556,6 +556,9 @@ func (d *decoder) validateKafka(k *Sink, l loc) {
 		}
 		if !topicPattern.MatchString(k.CheckpointTopic) {
 			d.addf(l.key("checkpoint_topic"), "invalid topic name %q", k.CheckpointTopic)
+		}
+		if iv := c.Checkpoint.Interval; iv > 0 && iv >= k.TransactionTimeout {
+			d.addf(l.key("transaction_timeout"), "%s is not longer than checkpoint.interval (%s): the broker would abort every transaction before its checkpoint commits it", k.TransactionTimeout, iv)
 		}
 		if k.TransactionalID != "" && len(k.TransactionalID) > 200 {
 			d.addf(l.key("transactional_id"), "is longer than 200 bytes")
