@@ -2,7 +2,7 @@
 # Both install what they need (scripts/install-deps), start a local Cassandra
 # if none answers (scripts/cassandra), and leave it running for the next call;
 # `scripts/cassandra stop` stops it.
-.PHONY: all build plugins plugins-check plugins-test fuzz-smoke test-restart test test-go run deps cassandra demo-data bench bench-smoke fmt vet clean
+.PHONY: all build plugins plugins-check plugins-test fuzz-smoke test-restart test test-go run deps cassandra kafka demo-data bench bench-smoke fmt vet clean
 
 GO        ?= go
 TESTFLAGS ?= -race -count=1 -timeout 30m
@@ -30,6 +30,10 @@ plugins-check: deps
 cassandra:
 	@scripts/cassandra start
 
+## kafka: one local Kafka broker (KRaft) on 127.0.0.1:9092 for the Kafka sink's tests; `scripts/kafka stop` stops it
+kafka:
+	@scripts/kafka start
+
 ## demo-data: create demo.events and load $(DEMO_ROWS) rows (skipped when loaded)
 demo-data: cassandra
 	$(GO) run ./internal/cmd/demoload -rows $(DEMO_ROWS)
@@ -41,7 +45,7 @@ run:
 	@bin/sluice run -config $(CONFIG)
 
 ## test: the whole suite, with integration tests against the real node
-test: deps build plugins-check plugins-test cassandra vet test-go fuzz-smoke bench-smoke test-restart
+test: deps build plugins-check plugins-test cassandra kafka vet test-go fuzz-smoke bench-smoke test-restart
 
 vet:
 	$(GO) vet ./...
@@ -72,6 +76,6 @@ plugins-test: deps
 fuzz-smoke:
 	scripts/fuzz-smoke
 
-## test-restart: stops and restarts the shared node mid-stream, so it runs last and alone
-test-restart: cassandra
+## test-restart: stops and restarts the shared Cassandra node and the Kafka broker mid-stream, so it runs last and alone
+test-restart: cassandra kafka
 	SLUICE_RESTART_TESTS=1 $(GO) test -count=1 -timeout 20m ./test/restart

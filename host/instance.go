@@ -342,6 +342,9 @@ func (i *Instance) ProcessBatch(ctx context.Context, in Batch) (Outputs, error) 
 	if err := res.Validate(page.Schema); err != nil {
 		return Outputs{}, i.fail(i.badOutput(abi.ExportProcess, err.Error(), err))
 	}
+	if err := abi.CheckRejected(res); err != nil {
+		return Outputs{}, i.fail(i.badOutput(abi.ExportProcess, err.Error(), err))
+	}
 	return i.outputs(&in, res), nil
 }
 

@@ -283,7 +283,8 @@ func (p *Pager) Splits() []Split {
 // Resume makes the pager continue from cp: each split resumes from its
 // saved position and done splits are skipped, and the checkpoints of
 // Progress carry cp's run id (Checkpoint.Run) instead of the new one New
-// drew. A nil cp changes nothing: the pager starts a new run. It must be
+// drew. A nil cp makes the pager start a new run (with a new run id),
+// forgetting a checkpoint an earlier Resume gave it. It must be
 // called before Start. It refuses (wrapping ErrFingerprint) a checkpoint
 // of another query or split plan, and refuses one of another stream or
 // shard.
@@ -292,6 +293,9 @@ func (p *Pager) Resume(cp *Checkpoint) error {
 		return ErrStarted
 	}
 	if cp == nil {
+		if p.resume != nil {
+			p.resume, p.run, p.progress = nil, newRunID(), nil
+		}
 		return nil
 	}
 	if err := cp.Validate(); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/sluicehq/sluice/abi"
 	"github.com/sluicehq/sluice/host"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/cqltype"
@@ -151,7 +152,7 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 	app.wait.Wait() // SIGHUP reloads: the streams have ended, so they end at once
 	for _, s := range sums {
 		fmt.Fprintf(stderr, "sluice: stream %q: rows in %d, rows out %d, pages %d, elapsed %s, %.0f rows/s%s\n",
-			s.Stream, s.RowsIn, s.RowsOut, s.Pages, s.Elapsed.Round(time.Millisecond), s.RowsPerSecond(), resumedNote(s))
+			s.Stream, s.RowsIn, s.RowsOut, s.Pages, s.Elapsed.Round(time.Millisecond), s.RowsPerSecond(), rejectedNote(s)+resumedNote(s))
 	}
 	if err != nil {
 		return err
@@ -166,6 +167,14 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 		return interruptedError{"interrupted; checkpoints written. To resume:" + b.String()}
 	}
 	return nil
+}
+
+// rejectedNote says how many rows plugins sent to the dead-letter output.
+func rejectedNote(s stream.Summary) string {
+	if s.Rejected == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d rejected to %s", s.Rejected, abi.RejectedOutput)
 }
 
 func resumedNote(s stream.Summary) string {
@@ -235,7 +244,7 @@ func newEnv(ctx context.Context, cfg *config.Config, secrets config.Secrets, log
 		sess.Close()
 		return nil, nil, fmt.Errorf("wasm runtime: %w", err)
 	}
-	env := &setup.Env{Config: cfg, Session: sess, Runtime: rt, Metrics: metrics.New(), Logger: log}
+	env := &setup.Env{Config: cfg, Session: sess, Runtime: rt, Metrics: metrics.New(), Logger: log, Secrets: secrets}
 	return env, func() {
 		_ = rt.Close(context.WithoutCancel(ctx))
 		sess.Close()

@@ -146,15 +146,43 @@ type Plugin struct {
 // Sink is one [[stream.sink]] table.
 type Sink struct {
 	Name        string      `toml:"name" doc:"Name of the sink in this stream (unique within the stream); \"\" = the type."`
-	Type        string      `toml:"type" doc:"stdout: JSONL to standard output; file: JSONL or CSV file, exactly once across restarts; cassandra: INSERT into a table." enum:"stdout,file,cassandra"`
+	Type        string      `toml:"type" doc:"stdout: JSONL to standard output; file: JSONL or CSV file, exactly once across restarts; cassandra: INSERT into a table; kafka: records in Kafka topics, exactly once across restarts with Kafka transactions; parquet: Parquet files in a directory, each published once checkpointed." enum:"stdout,file,cassandra,kafka,parquet"`
 	Outputs     []string    `toml:"outputs" doc:"Plugin outputs this sink receives; \"\" is the chain's default output. An output may feed several sinks; the default output must feed at least one sink of the stream."`
 	Format      string      `toml:"format" doc:"Row format of stdout and file sinks (not cassandra; \"\" there after loading)." enum:"jsonl,csv"`
-	Path        string      `toml:"path" doc:"File of a file sink (required for type = \"file\"); parent directories are created." path:"true"`
+	Path        string      `toml:"path" doc:"File of a file sink, directory of a parquet sink (required for both); parent directories are created." path:"true"`
 	Keyspace    string      `toml:"keyspace" doc:"Keyspace of a cassandra sink; \"\" = cassandra.keyspace."`
 	Table       string      `toml:"table" doc:"Table of a cassandra sink (required for type = \"cassandra\"; must exist with columns named like the output's)."`
 	Concurrency int         `toml:"concurrency" doc:"In-flight INSERTs of a cassandra sink." min:"1" max:"1024"`
 	Consistency Consistency `toml:"consistency" doc:"Write consistency of a cassandra sink; \"\" = cassandra.consistency."`
-	Line        int         `toml:"-"` // line of the [[stream.sink]] header (0 for the implicit default sink)
+
+	// Kafka sink (type = "kafka"), see docs/sinks.md.
+	Brokers            []string       `toml:"brokers" doc:"Seed brokers (host:port) of a kafka sink."`
+	Topic              string         `toml:"topic" doc:"Topic of a kafka sink's records (every output not named in topics)."`
+	Topics             map[string]any `toml:"topics" doc:"Per-output topics of a kafka sink: output name = topic name (strings)."`
+	Key                []string       `toml:"key" doc:"Columns whose values make a kafka record's key (JSON array of the values; partitioning hashes it); empty = the source table's partition key."`
+	Value              string         `toml:"value" doc:"Kafka record value: json (one JSON object per row, as a jsonl line without newline) or raw (the row's ABI cell encoding, see abi/ABI.md)." enum:"json,raw"`
+	Headers            map[string]any `toml:"headers" doc:"Static headers of every kafka record: name = value (strings)."`
+	Compression        string         `toml:"compression" doc:"Compression of kafka batches (\"\" = lz4) or parquet pages (\"\" = snappy; lz4 is LZ4_RAW)." enum:",none,gzip,snappy,lz4,zstd"`
+	Acks               string         `toml:"acks" doc:"Kafka acks: all, leader or none; exactly_once needs all." enum:"all,leader,none"`
+	ExactlyOnce        bool           `toml:"exactly_once" doc:"Write kafka records in transactions committed with each checkpoint; false = at-least-once (a resumed run may write records again)."`
+	TransactionalID    string         `toml:"transactional_id" doc:"Kafka transactional.id of an exactly_once sink; \"\" = sluice.<stream>.<sink>. Must be stable across runs and unique across running streams."`
+	CheckpointTopic    string         `toml:"checkpoint_topic" doc:"Compacted topic where an exactly_once kafka sink commits each checkpoint inside its transaction (created when missing)."`
+	TransactionTimeout time.Duration  `toml:"transaction_timeout" doc:"Kafka transaction timeout; longer than checkpoint.interval, at most the broker's transaction.max.timeout.ms." min:"1s"`
+	MaxBufferedBytes   ByteSize       `toml:"max_buffered_bytes" doc:"Bytes of kafka records buffered before Write blocks (backpressure)." min:"1KiB"`
+	TLS                bool           `toml:"tls" doc:"Connect to the kafka brokers with TLS."`
+	TLSCAFile          string         `toml:"tls_ca_file" doc:"PEM CA bundle that verifies the brokers; \"\" = the system roots." path:"true"`
+	TLSCertFile        string         `toml:"tls_cert_file" doc:"PEM client certificate (mutual TLS)." path:"true"`
+	TLSKeyFile         string         `toml:"tls_key_file" doc:"PEM key of tls_cert_file." path:"true"`
+	SASLMechanism      string         `toml:"sasl_mechanism" doc:"Kafka SASL mechanism; \"\" = none." enum:",plain,scram-sha-256,scram-sha-512"`
+	SASLUser           string         `toml:"sasl_user" doc:"SASL user name."`
+	SASLPasswordEnv    string         `toml:"sasl_password_env" doc:"Environment variable holding the SASL password (the file never holds it)."`
+
+	// Parquet sink (type = "parquet"), see docs/sinks.md.
+	FileSize     ByteSize `toml:"file_size" doc:"A parquet file is closed once about this big (and at every checkpoint)." min:"1KiB"`
+	RowGroupSize ByteSize `toml:"row_group_size" doc:"A parquet row group ends once about this many bytes of cells are buffered (held in memory until then)." min:"1KiB"`
+	DecimalScale int      `toml:"decimal_scale" doc:"Scale of parquet DECIMAL(38, scale) columns for CQL decimal; a value with more fractional digits stops the stream rather than round." min:"0" max:"38"`
+
+	Line int `toml:"-"` // line of the [[stream.sink]] header (0 for the implicit default sink)
 }
 
 // Line returns the line where the key with the given raw path is defined

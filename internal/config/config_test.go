@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -302,7 +303,7 @@ func TestResolveSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, err := c2.ResolveSecrets(func(string) (string, bool) { return "", false }); err != nil || s != (Secrets{}) {
+	if s, err := c2.ResolveSecrets(func(string) (string, bool) { return "", false }); err != nil || !reflect.DeepEqual(s, Secrets{}) {
 		t.Errorf("ResolveSecrets without names = %+v, %v", s, err)
 	}
 }

@@ -14,6 +14,9 @@ type Secrets struct {
 	// AdminToken is the value of $admin.token_env; "" when token_env is not
 	// set (mutating admin endpoints are then disabled).
 	AdminToken string
+	// KafkaPasswords holds the value of each kafka sink's
+	// sasl_password_env, by "<stream>/<sink>".
+	KafkaPasswords map[string]string
 }
 
 // ResolveSecrets reads the environment variables named by password_env and
@@ -47,6 +50,21 @@ func (c *Config) ResolveSecrets(lookup func(string) (string, bool)) (Secrets, er
 	}
 	get(&s.CassandraPassword, c.Cassandra.PasswordEnv, "cassandra.password_env", "the password of cassandra.username")
 	get(&s.AdminToken, c.Admin.TokenEnv, "admin.token_env", "the bearer token of the admin server")
+	for i, st := range c.Streams {
+		for j, k := range st.Sinks {
+			if k.Type != "kafka" || k.SASLPasswordEnv == "" {
+				continue
+			}
+			var v string
+			get(&v, k.SASLPasswordEnv, fmt.Sprintf("stream[%d].sink[%d].sasl_password_env", i, j), "the SASL password of sasl_user "+k.SASLUser)
+			if v != "" {
+				if s.KafkaPasswords == nil {
+					s.KafkaPasswords = map[string]string{}
+				}
+				s.KafkaPasswords[st.Name+"/"+k.Name] = v
+			}
+		}
+	}
 	if len(probs) > 0 {
 		return Secrets{}, newError(probs)
 	}

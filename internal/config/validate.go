@@ -1,10 +1,12 @@
 package config
 
 import (
+	"maps"
 	"net"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -447,7 +449,36 @@ func (d *decoder) validateSink(c *Config, k *Sink, l loc, files map[string]loc) 
 			}
 		}
 	}
+	if k.Type != "parquet" {
+		only("parquet", "file_size", "row_group_size", "decimal_scale")
+		if k.Type != "kafka" {
+			only("kafka and parquet", "compression")
+		}
+	}
+	if k.Type != "kafka" {
+		only("kafka", "brokers", "topic", "topics", "key", "value", "headers", "acks", "exactly_once", "transactional_id", "checkpoint_topic", "transaction_timeout", "max_buffered_bytes", "tls", "tls_ca_file", "tls_cert_file", "tls_key_file", "sasl_mechanism", "sasl_user", "sasl_password_env")
+	}
 	switch k.Type {
+	case "parquet":
+		only("stdout and file", "format")
+		only("cassandra", "keyspace", "table", "concurrency", "consistency")
+		k.Format = ""
+		if k.Path == "" {
+			d.addf(l.key("path"), "is required for a parquet sink (the directory of its files)")
+			break
+		}
+		clean := filepath.Clean(k.Path)
+		if other, dup := files[clean]; dup {
+			d.addf(l.key("path"), "%q is also written by %s", k.Path, other.disp)
+		} else {
+			files[clean] = l
+		}
+	case "kafka":
+		only("stdout and file", "format")
+		only("file", "path")
+		only("cassandra", "keyspace", "table", "concurrency", "consistency")
+		k.Format = ""
+		d.validateKafka(c, k, l)
 	case "stdout":
 		only("file", "path")
 		only("cassandra", "keyspace", "table", "concurrency", "consistency")
@@ -483,6 +514,92 @@ func (d *decoder) validateSink(c *Config, k *Sink, l loc, files map[string]loc) 
 		d.inheritConsistency(&k.Consistency, c.Cassandra.Consistency, l.key("consistency"), false)
 	}
 }
+
+// validateKafka checks a kafka sink's keys; the topics' existence and
+// the brokers' answers are checked when the sink opens (sluice check too).
+func (d *decoder) validateKafka(c *Config, k *Sink, l loc) {
+	if len(k.Brokers) == 0 {
+		d.addf(l.key("brokers"), "is required for a kafka sink (e.g. [\"127.0.0.1:9092\"])")
+	}
+	for i, b := range k.Brokers {
+		if msg := checkHostPort(b, false); msg != "" {
+			d.addf(l.key("brokers").index(i, ""), "%s", msg)
+		}
+	}
+	named := map[string]bool{}
+	for _, out := range slices.Sorted(maps.Keys(k.Topics)) {
+		v := k.Topics[out]
+		t, ok := v.(string)
+		switch {
+		case !ok:
+			d.addf(l.key("topics").key(out), "must be a string (a topic name), got %s", describe(v))
+		case !topicPattern.MatchString(t):
+			d.addf(l.key("topics").key(out), "invalid topic name %q: Kafka topics are 1 to 249 letters, digits, '.', '_' or '-'", t)
+		case !slices.Contains(k.Outputs, out):
+			d.addf(l.key("topics").key(out), "output %q is not among this sink's outputs %s", out, quoteList(k.Outputs))
+		default:
+			named[out] = true
+		}
+	}
+	if k.Topic != "" && !topicPattern.MatchString(k.Topic) {
+		d.addf(l.key("topic"), "invalid topic name %q: Kafka topics are 1 to 249 letters, digits, '.', '_' or '-'", k.Topic)
+	}
+	if k.Topic == "" {
+		for _, o := range k.Outputs {
+			if !named[o] {
+				d.addf(l.key("topic"), "is required: output %q has no topic in topics", o)
+				break
+			}
+		}
+	}
+	for _, h := range slices.Sorted(maps.Keys(k.Headers)) {
+		v := k.Headers[h]
+		if _, ok := v.(string); !ok {
+			d.addf(l.key("headers").key(h), "must be a string, got %s", describe(v))
+		}
+	}
+	if k.ExactlyOnce {
+		if k.Acks != "all" {
+			d.addf(l.key("acks"), "must be \"all\" with exactly_once = true (Kafka transactions need acks from every in-sync replica), got %q", k.Acks)
+		}
+		if !topicPattern.MatchString(k.CheckpointTopic) {
+			d.addf(l.key("checkpoint_topic"), "invalid topic name %q", k.CheckpointTopic)
+		}
+		if iv := c.Checkpoint.Interval; iv > 0 && iv >= k.TransactionTimeout {
+			d.addf(l.key("transaction_timeout"), "%s is not longer than checkpoint.interval (%s): the broker would abort every transaction before its checkpoint commits it", k.TransactionTimeout, iv)
+		}
+		if k.TransactionalID != "" && len(k.TransactionalID) > 200 {
+			d.addf(l.key("transactional_id"), "is longer than 200 bytes")
+		}
+	}
+	if (k.TLSCertFile == "") != (k.TLSKeyFile == "") {
+		d.addf(l.key("tls_cert_file"), "tls_cert_file and tls_key_file go together")
+	}
+	if !k.TLS {
+		for _, key := range []string{"tls_ca_file", "tls_cert_file", "tls_key_file"} {
+			if d.isSet(l.key(key)) {
+				d.addf(l.key(key), "needs tls = true")
+			}
+		}
+	}
+	if k.SASLMechanism == "" {
+		for _, key := range []string{"sasl_user", "sasl_password_env"} {
+			if d.isSet(l.key(key)) {
+				d.addf(l.key(key), "needs sasl_mechanism")
+			}
+		}
+	} else {
+		if k.SASLUser == "" {
+			d.addf(l.key("sasl_user"), "is required with sasl_mechanism %q", k.SASLMechanism)
+		}
+		if k.SASLPasswordEnv == "" {
+			d.addf(l.key("sasl_password_env"), "is required with sasl_mechanism %q (the name of the environment variable holding the password)", k.SASLMechanism)
+		}
+		d.checkEnvName(k.SASLPasswordEnv, l.key("sasl_password_env"))
+	}
+}
+
+var topicPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
 
 func (d *decoder) checkEnvName(name string, l loc) {
 	if name != "" && !envPattern.MatchString(name) {

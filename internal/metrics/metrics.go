@@ -32,6 +32,7 @@ type Metrics struct {
 	PluginRowsOut *prometheus.CounterVec   // stream, plugin, output
 	PluginLatency *prometheus.HistogramVec // stream, plugin
 	RowsWritten   *prometheus.CounterVec   // stream, sink
+	RowsRejected  *prometheus.CounterVec   // stream: rows plugins sent to the dead-letter output
 	Errors        *prometheus.CounterVec   // stream, kind
 	Swaps         *prometheus.CounterVec   // stream, plugin, result
 	ActiveStreams prometheus.Gauge
@@ -58,6 +59,7 @@ func New() *Metrics {
 		PluginRowsOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_plugin_rows_out_total", Help: "Rows the plugin chain emitted, by output (\"\" = default)."}, []string{"stream", "plugin", "output"}),
 		PluginLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_plugin_page_seconds", Help: "Time the plugin chain took for one page.", Buckets: lat}, []string{"stream", "plugin"}),
 		RowsWritten:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_sink_rows_total", Help: "Rows written to sinks."}, []string{"stream", "sink"}),
+		RowsRejected:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_rows_rejected_total", Help: "Rows plugins rejected to the dead-letter output (sluice.rejected), with a reason."}, []string{"stream"}),
 		Errors:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_errors_total", Help: "Errors by kind (fetch, plugin, sink, checkpoint, swap)."}, []string{"stream", "kind"}),
 		Swaps:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_plugin_swaps_total", Help: "Plugin hot swaps by result (swapped, refused, unchanged)."}, []string{"stream", "plugin", "result"}),
 		ActiveStreams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sluice_active_streams", Help: "Streams currently running."}),
@@ -65,7 +67,7 @@ func New() *Metrics {
 		Checkpoints:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_checkpoints_total", Help: "Checkpoints saved."}, []string{"stream"}),
 	}
 	r.MustRegister(m.Pages, m.EmptyPages, m.RowsRead, m.BytesRead, m.FetchLatency, m.Retries, m.PluginRowsIn, m.PluginRowsOut,
-		m.PluginLatency, m.RowsWritten, m.Errors, m.Swaps, m.ActiveStreams, m.CheckpointAge, m.Checkpoints)
+		m.PluginLatency, m.RowsWritten, m.RowsRejected, m.Errors, m.Swaps, m.ActiveStreams, m.CheckpointAge, m.Checkpoints)
 	m.Follow = newFollowMetrics(r)
 	return m
 }

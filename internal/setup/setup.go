@@ -45,6 +45,9 @@ type Env struct {
 	Stdout  io.Writer // stdout sinks write here; nil = the process's standard output
 	// Store overrides the checkpoint store built from Config (tests).
 	Store pager.CheckpointStore
+	// Secrets are the values of the environment variables the config
+	// names (kafka sinks' SASL passwords).
+	Secrets config.Secrets
 }
 
 // Build builds every stream of the config. It returns every problem of
@@ -223,7 +226,19 @@ func (b *builder) sourceSpec() pager.Spec {
 func (b *builder) openSinks(ctx context.Context) {
 	for i, c := range b.sc.Sinks {
 		name := SinkName(c)
-		sk, err := sink.New(ctx, c, sink.Env{Stream: b.sc.Name, Session: b.env.Session, Stdout: b.env.Stdout})
+		senv := sink.Env{Stream: b.sc.Name, Session: b.env.Session, Stdout: b.env.Stdout}
+		if c.Type == "kafka" {
+			senv.KafkaPassword = b.env.Secrets.KafkaPasswords[b.sc.Name+"/"+c.Name]
+			if len(c.Key) == 0 {
+				pk, err := b.partitionKey()
+				if err != nil {
+					b.add(c.Line, fmt.Sprintf("sink[%d] (%q).key", i, name), err)
+					continue
+				}
+				senv.PartitionKey = pk
+			}
+		}
+		sk, err := sink.New(ctx, c, senv)
 		if err != nil {
 			b.add(c.Line, fmt.Sprintf("sink[%d] (%q)", i, name), err)
 			continue
@@ -284,8 +299,51 @@ func sinkIdentity(cfg *config.Config, c config.Sink) string {
 			ks = cfg.Cassandra.Keyspace
 		}
 		return "cassandra:" + ks + "." + c.Table
+	case "parquet":
+		p, err := filepath.Abs(c.Path)
+		if err != nil {
+			p = c.Path
+		}
+		return "parquet:" + p
+	case "kafka":
+		topics := []string{c.Topic}
+		for _, o := range c.Outputs {
+			if t, ok := c.Topics[o].(string); ok {
+				topics = append(topics, o+"="+t)
+			}
+		}
+		return "kafka:" + strings.Join(topics, ",")
 	}
 	return c.Type
+}
+
+// partitionKey returns the partition key columns of the source table, the
+// default key of a kafka sink's records.
+func (b *builder) partitionKey() ([]string, error) {
+	src := b.sc.Source
+	if src.Table == "" {
+		return nil, fmt.Errorf("the source is a cql query, so the default key (the table's partition key) is unknown: set key to the columns of the record key")
+	}
+	if b.env.Session == nil {
+		return nil, fmt.Errorf("no Cassandra session to read the partition key of %s.%s", src.Keyspace, src.Table)
+	}
+	ks := src.Keyspace
+	if ks == "" {
+		ks = b.cfg.Cassandra.Keyspace
+	}
+	md, err := b.env.Session.KeyspaceMetadata(ks)
+	if err != nil {
+		return nil, fmt.Errorf("partition key of %s.%s: %w", ks, src.Table, err)
+	}
+	t, ok := md.Tables[src.Table]
+	if !ok {
+		return nil, fmt.Errorf("partition key of %s.%s: no such table", ks, src.Table)
+	}
+	cols := make([]string, len(t.PartitionKey))
+	for i, c := range t.PartitionKey {
+		cols[i] = c.Name
+	}
+	return cols, nil
 }
 
 // probe runs every plugin chain once on a page of the source's real schema

@@ -77,6 +77,38 @@ type Sink interface {
 	Close() error
 }
 
+// Transactional is a sink whose writes become visible only when
+// committed, in one atomic step together with the checkpoint that covers
+// them: the kafka sink (one Kafka transaction holds the records written
+// since the last checkpoint and that checkpoint). It closes the window a
+// plain sink leaves between "output durable" and "checkpoint saved": the
+// engine commits the sink after every other sink's Flush and before the
+// checkpoint store's Save, and a rerun that finds the sink's last commit
+// newer than the store's checkpoint resumes from the sink's (see
+// internal/stream, committer.save and Stream.reconcile).
+type Transactional interface {
+	Sink
+	// Recover fences every earlier writer of the sink's target (a killed
+	// run's open transaction is aborted; one whose commit had begun
+	// completes) and returns the checkpoint bytes of the sink's last
+	// Commit, nil when there is none. Run calls it once, before Restore.
+	// sluice check never calls it: fencing would stop a running stream.
+	Recover(ctx context.Context) ([]byte, error)
+	// Commit makes everything written since the previous Commit visible
+	// together with checkpoint, atomically; Flush has returned nil first.
+	// After an error nothing of the transaction is visible, and the sink
+	// is broken (the stream stops; a rerun resumes from the last checkpoint
+	// both the sink and the store agree on).
+	Commit(ctx context.Context, checkpoint []byte) error
+}
+
+// OutputWriter is a sink that treats the outputs it receives differently
+// (the kafka sink's per-output topics). The committer calls WriteOutput
+// instead of Write when a sink implements it, with the output's name.
+type OutputWriter interface {
+	WriteOutput(ctx context.Context, output string, p *abi.Page, sel []byte) error
+}
+
 // Offset is a sink's opaque position, stored in checkpoints. Its bytes are
 // stable across versions of sluice that share the first byte's meaning.
 type Offset []byte
@@ -112,6 +144,12 @@ type Env struct {
 	// output, shared by every stream with whole pages written atomically
 	// so lines of different streams never interleave.
 	Stdout io.Writer
+	// PartitionKey is the source table's partition key, the default key
+	// of kafka records.
+	PartitionKey []string
+	// KafkaPassword is the SASL password of a kafka sink (from the
+	// environment variable its config names).
+	KafkaPassword string
 }
 
 // New creates the sink a validated config.Sink describes.
@@ -137,6 +175,11 @@ func New(ctx context.Context, c config.Sink, env Env) (Sink, error) {
 			Concurrency: c.Concurrency,
 			Consistency: c.Consistency.Gocql(),
 		})
+	case "kafka":
+		return newKafkaFromConfig(ctx, name, c, env)
+	case "parquet":
+		return OpenParquet(name, c.Path, ParquetOptions{FileSize: int64(c.FileSize), RowGroupSize: int64(c.RowGroupSize),
+			Compression: c.Compression, DecimalScale: int32(c.DecimalScale)})
 	}
 	return nil, fmt.Errorf("sink %s: unknown sink type %q", name, c.Type)
 }

@@ -2,14 +2,18 @@ package stream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/abi"
 	"github.com/sluicehq/sluice/host"
+	"github.com/sluicehq/sluice/internal/sink"
 	"github.com/sluicehq/sluice/pager"
 )
 
@@ -31,7 +35,10 @@ type committer struct {
 	pages    int // pages committed since the last checkpoint
 	// last is the checkpoint a rerun resumes from: the last one saved in
 	// this run, or the one this run resumed from; nil = none.
-	last *pager.Checkpoint
+	last    *pager.Checkpoint
+	seq     uint64             // sequence number of the last checkpoint saved (seqKey)
+	txn     sink.Transactional // the stream's transactional sink, nil = none
+	txnName string
 }
 
 // commitOutcome is the committer's verdict on the run.
@@ -44,7 +51,13 @@ type commitOutcome struct {
 func newCommitter(s *Stream, results <-chan result, workers int, cancel context.CancelCauseFunc) *committer {
 	c := &committer{s: s, progress: s.pg.Progress(), results: results, workers: workers, cancel: cancel,
 		states: map[int]map[int][]byte{}, lastSave: time.Now()}
+	for _, sk := range s.spec.Sinks {
+		if t, ok := sk.Sink.(sink.Transactional); ok {
+			c.txn, c.txnName = t, sk.Name
+		}
+	}
 	if rp := s.resume; rp != nil {
+		c.seq = seqOf(rp.cp)
 		c.last = rp.cp
 		for w, st := range rp.states {
 			c.states[w] = st
@@ -67,6 +80,15 @@ func (c *committer) run(ctx context.Context) commitOutcome {
 	}
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
+	if c.txn != nil && c.last == nil && s.spec.Store != nil {
+		// A fresh run with a transactional sink: its first checkpoint
+		// goes to the store before any row, so that the store's run is
+		// this one, and a sink's newer checkpoint of this run is
+		// recognised after a crash (Stream.reconcile).
+		if err := c.save(ctx); err != nil {
+			return c.fail(ctx, err, "checkpoint", false)
+		}
+	}
 	pending := c.workers
 	for pending > 0 {
 		select {
@@ -154,7 +176,13 @@ func (c *committer) apply(ctx context.Context, r result) error {
 				if b.Rows() == 0 {
 					continue
 				}
-				if err := sk.Sink.Write(ctx, b.Page(), b.Selection()); err != nil {
+				var err error
+				if ow, ok := sk.Sink.(sink.OutputWriter); ok {
+					err = ow.WriteOutput(ctx, o.Name, b.Page(), b.Selection())
+				} else {
+					err = sk.Sink.Write(ctx, b.Page(), b.Selection())
+				}
+				if err != nil {
 					return fmt.Errorf("stream %q sink %q: %s: %w", s.spec.Name, sk.Name, resultText(r), err)
 				}
 				if m := s.spec.Metrics; m != nil {
@@ -167,6 +195,12 @@ func (c *committer) apply(ctx context.Context, r result) error {
 				s.spec.Name, resultText(r), o.Rows(), o.Name)
 		}
 		s.rowsOut.Add(uint64(o.Rows()))
+		if o.Name == abi.RejectedOutput {
+			s.rowsRejected.Add(uint64(o.Rows()))
+			if m := s.spec.Metrics; m != nil {
+				m.RowsRejected.WithLabelValues(s.spec.Name).Add(float64(o.Rows()))
+			}
+		}
 		if m := s.spec.Metrics; m != nil {
 			m.PluginRowsOut.WithLabelValues(s.spec.Name, "chain", o.Name).Add(float64(o.Rows()))
 		}
@@ -237,7 +271,12 @@ func resultText(r result) string {
 }
 
 // save flushes every sink and then writes the checkpoint: positions, sink
-// offsets, plugin states and the manifest, all of the same moment.
+// offsets, plugin states and the manifest, all of the same moment. A
+// transactional sink commits its transaction with the checkpoint in it
+// after every sink is flushed and before the store saves it: a crash
+// between the two leaves the sink with the newer checkpoint, which a rerun
+// resumes from (Stream.reconcile); a crash before the commit leaves the
+// transaction open, and the rerun's Recover aborts it.
 func (c *committer) save(ctx context.Context) error {
 	s := c.s
 	for _, sk := range s.spec.Sinks {
@@ -248,9 +287,14 @@ func (c *committer) save(ctx context.Context) error {
 	c.pages = 0
 	c.lastSave = time.Now()
 	if s.spec.Store == nil {
-		return nil
+		if c.txn != nil {
+			if err := c.txn.Commit(ctx, nil); err != nil {
+				return fmt.Errorf("stream %q sink %q: commit: %w", s.spec.Name, c.txnName, err)
+			}
+		}
+		return c.publish(ctx)
 	}
-	extra := map[string][]byte{manifestKey: newManifest(&s.spec, c.workers)}
+	extra := map[string][]byte{manifestKey: newManifest(&s.spec, c.workers), seqKey: []byte(strconv.FormatUint(c.seq+1, 10))}
 	for _, sk := range s.spec.Sinks {
 		if off := sk.Sink.Position(); off != nil {
 			extra[sinkKey(sk.Name)] = off
@@ -262,13 +306,39 @@ func (c *committer) save(ctx context.Context) error {
 		}
 	}
 	cp := c.progress.Checkpoint(extra)
+	if c.txn != nil {
+		b, err := json.Marshal(cp)
+		if err != nil {
+			return fmt.Errorf("stream %q: encode checkpoint: %w", s.spec.Name, err)
+		}
+		if err := c.txn.Commit(ctx, b); err != nil {
+			return fmt.Errorf("stream %q sink %q: commit: %w", s.spec.Name, c.txnName, err)
+		}
+	}
 	if err := s.spec.Store.Save(ctx, cp); err != nil {
 		return fmt.Errorf("stream %q: save checkpoint: %w", s.spec.Name, err)
 	}
 	c.last = cp
+	c.seq++
 	if m := s.spec.Metrics; m != nil {
 		m.Checkpoints.WithLabelValues(s.spec.Name).Inc()
 		m.CheckpointAge.WithLabelValues(s.spec.Name).Set(0)
+	}
+	return c.publish(ctx)
+}
+
+// publish tells the sinks that publish output only once it is
+// checkpointed (sink.Publisher: the parquet sink's renames) that the
+// checkpoint is saved. A failure here leaves the checkpoint standing: the
+// rerun's Restore publishes what the checkpoint covers.
+func (c *committer) publish(ctx context.Context) error {
+	s := c.s
+	for _, sk := range s.spec.Sinks {
+		if p, ok := sk.Sink.(sink.Publisher); ok {
+			if err := p.Publish(ctx); err != nil {
+				return fmt.Errorf("stream %q sink %q: publish: %w", s.spec.Name, sk.Name, err)
+			}
+		}
 	}
 	return nil
 }

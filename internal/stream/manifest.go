@@ -18,7 +18,16 @@ const (
 	sinkPrefix   = "sink/"  // sink/<sink name> → the sink's Offset
 	statePrefix  = "state/" // state/<worker>/<plugin name> → the plugin's snapshot
 	manifestVers = 1
+	// seqKey numbers the checkpoints of one run (decimal): 1 for the
+	// first, carried on by a resume. It orders a transactional sink's
+	// checkpoint against the store's (Stream.reconcile).
+	seqKey = "stream/seq"
 )
+
+func seqOf(cp *pager.Checkpoint) uint64 {
+	n, _ := strconv.ParseUint(string(cp.Extra[seqKey]), 10, 64)
+	return n
+}
 
 func sinkKey(name string) string { return sinkPrefix + name }
 

@@ -45,6 +45,11 @@ func (s *Stream) Run(ctx context.Context, stop <-chan struct{}) (sum Summary, er
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
+	// A transactional sink may hold a newer checkpoint than the store.
+	if err := s.reconcile(runCtx); err != nil {
+		return sum, err
+	}
+	sum.Resumed = s.resume != nil
 	// Rewind the sinks to the checkpoint (or truncate them: a fresh run).
 	for _, sk := range s.spec.Sinks {
 		var off []byte
@@ -104,6 +109,7 @@ func (s *Stream) Run(ctx context.Context, stop <-chan struct{}) (sum Summary, er
 	s.endOnce.Do(func() { close(s.ended) })
 
 	sum.RowsIn, sum.RowsOut, sum.Pages = s.rows.Load(), s.rowsOut.Load(), s.pages.Load()
+	sum.Rejected = s.rowsRejected.Load()
 	sum.Elapsed = time.Since(start)
 	sum.Complete = out.complete && dispErr == nil && ctx.Err() == nil
 	sum.Resume = out.resume

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/host"
@@ -148,6 +150,17 @@ func (sp *Spec) validate() error {
 		names[p.Name] = true
 	}
 	names = map[string]bool{}
+	var txn []string
+	for _, s := range sp.Sinks {
+		if _, ok := s.Sink.(sink.Transactional); ok {
+			txn = append(txn, strconv.Quote(s.Name))
+		}
+	}
+	if len(txn) > 1 {
+		// Two transactions cannot commit atomically together: a crash
+		// between them would leave one sink ahead of the other.
+		errs = append(errs, fmt.Errorf("sinks %s are all transactional (kafka, exactly once); a stream may have one: route several outputs to one kafka sink with per-output topics", strings.Join(txn, ", ")))
+	}
 	for i, s := range sp.Sinks {
 		switch {
 		case s.Name == "":

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sluicehq/sluice/abi"
 	"github.com/sluicehq/sluice/host"
+	"github.com/sluicehq/sluice/internal/sink"
 	"github.com/sluicehq/sluice/pager"
 )
 
@@ -20,6 +22,7 @@ type Summary struct {
 	Stream   string
 	RowsIn   uint64 // rows read from Cassandra and committed in this run
 	RowsOut  uint64 // rows written to sinks in this run
+	Rejected uint64 // of RowsOut, rows plugins sent to the dead-letter output (abi.RejectedOutput)
 	Pages    uint64 // pages committed in this run, empty ones included
 	Elapsed  time.Duration
 	Resumed  bool   // started from a checkpoint
@@ -57,7 +60,8 @@ type Stream struct {
 	spec    Spec
 	log     *slog.Logger
 	pg      *pager.Pager
-	resume  *resumePlan // nil = fresh run
+	resume  *resumePlan       // nil = fresh run
+	loaded  *pager.Checkpoint // the store's checkpoint as loaded (even a completed one); nil = none
 	workers int
 
 	versions []Version // running version of each plugin; owned by the reloader during Run
@@ -67,6 +71,7 @@ type Stream struct {
 	ended    chan struct{}  // closed when Run returned or Close was called first
 
 	rows, rowsOut, pages atomic.Uint64
+	rowsRejected         atomic.Uint64 // rows sent to the dead-letter output
 	splitsDone           atomic.Int64
 	covered              atomic.Uint64 // token-range units done (of 2^64)
 	started              atomic.Int64  // unix nanoseconds when Run started; 0 before
@@ -117,6 +122,7 @@ func New(ctx context.Context, spec Spec) (_ *Stream, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("stream %q: load checkpoint: %w", spec.Name, err)
 	}
+	s.loaded = cp
 	if cp != nil && cp.Done() {
 		s.log.Info("the previous run of this stream completed; starting a new run", "saved_at", cp.SavedAt)
 		cp = nil
@@ -124,21 +130,80 @@ func New(ctx context.Context, spec Spec) (_ *Stream, err error) {
 	if cp == nil {
 		return s, nil
 	}
-	if err := pg.Resume(cp); err != nil {
-		if errors.Is(err, pager.ErrFingerprint) {
-			return nil, &ResumeError{Stream: spec.Name, Changes: []string{err.Error()}, StartOver: spec.Checkpoint.StartOver}
-		}
-		return nil, fmt.Errorf("stream %q: %w", spec.Name, err)
-	}
-	rp, err := planResume(&s.spec, cp, s.workers)
-	if err != nil {
+	if err := s.adopt(cp); err != nil {
 		return nil, err
+	}
+	return s, nil
+}
+
+// adopt makes the stream resume from cp (nil: start a new run).
+func (s *Stream) adopt(cp *pager.Checkpoint) error {
+	spec := &s.spec
+	if err := s.pg.Resume(cp); err != nil {
+		if errors.Is(err, pager.ErrFingerprint) {
+			return &ResumeError{Stream: spec.Name, Changes: []string{err.Error()}, StartOver: spec.Checkpoint.StartOver}
+		}
+		return fmt.Errorf("stream %q: %w", spec.Name, err)
+	}
+	if cp == nil {
+		s.resume = nil
+		return nil
+	}
+	rp, err := planResume(spec, cp, s.workers)
+	if err != nil {
+		return err
 	}
 	for _, m := range rp.mapped {
 		s.log.Warn("checkpoint mapped to a renamed part of the stream", "change", m)
 	}
 	s.resume = rp
-	return s, nil
+	return nil
+}
+
+// reconcile runs before the sinks are restored. A transactional sink
+// (sink.Transactional) commits a checkpoint inside its transaction before
+// the store saves it, so after a crash between the two the sink holds a
+// newer checkpoint than the store: everything it covers is durable (every
+// other sink was flushed before the commit), so the stream resumes from
+// the sink's. The sink's checkpoint wins only when it belongs to the same
+// run as the store's and has a higher sequence number (seqKey): a store
+// with no checkpoint (deleted to start over, or never saved) always starts
+// a new run, which is why a fresh run with a transactional sink saves a
+// first checkpoint before it writes anything. Recover also fences any
+// earlier writer, so a killed run's open transaction can never commit
+// afterwards.
+func (s *Stream) reconcile(ctx context.Context) error {
+	var txn sink.Transactional
+	var name string
+	for _, sk := range s.spec.Sinks {
+		if t, ok := sk.Sink.(sink.Transactional); ok {
+			txn, name = t, sk.Name
+		}
+	}
+	if txn == nil {
+		return nil
+	}
+	b, err := txn.Recover(ctx)
+	if err != nil {
+		return fmt.Errorf("stream %q sink %q: recover: %w", s.spec.Name, name, err)
+	}
+	if b == nil || s.loaded == nil {
+		return nil
+	}
+	var cp pager.Checkpoint
+	if err := json.Unmarshal(b, &cp); err != nil {
+		return fmt.Errorf("stream %q sink %q: the checkpoint committed with the sink's last transaction is unreadable: %w", s.spec.Name, name, err)
+	}
+	if cp.Stream != s.spec.Name || cp.Run != s.loaded.Run || seqOf(&cp) <= seqOf(s.loaded) {
+		return nil
+	}
+	s.log.Warn("the sink's last transaction committed a newer checkpoint than the store holds (the process stopped between the two); resuming from the sink's",
+		"sink", name, "sink_seq", seqOf(&cp), "store_seq", seqOf(s.loaded))
+	s.loaded = &cp
+	if cp.Done() {
+		return s.adopt(nil)
+	}
+	return s.adopt(&cp)
 }
 
 // Name returns the stream's name.

@@ -405,6 +405,52 @@ func TestMalformedPages(t *testing.T) {
 	}
 }
 
+// TestReject: sluice_reject sends a row to the dead-letter output with its
+// cells unchanged and the reason appended, and drops it from the default
+// output; the host's checks accept the result.
+func TestReject(t *testing.T) {
+	in := newInstance(t)
+	in.init(kv("mode", "reject"))
+	for i, page := range [][]byte{tinyPage(t), tinyPage(t)} { // twice: the cached dead-letter schema
+		p, err := abi.DecodePage(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := decode(t, in.call("sluice_process", page), p.NumRows())
+		if err := abi.CheckRejected(r); err != nil {
+			t.Fatalf("page %d: %v", i, err)
+		}
+		var rej *abi.Page
+		var sel []byte
+		for _, s := range r.Sections {
+			switch {
+			case s.Output == abi.RejectedOutput:
+				rej = s.Rows
+			case s.Output == "" && s.Kind == abi.SectionSelect:
+				sel = s.Bitmap
+			}
+		}
+		if rej == nil || sel == nil || rej.NumRows() != p.NumRows()/2 {
+			t.Fatalf("page %d: %s", i, describe(r))
+		}
+		for k := 0; k < rej.NumRows(); k++ {
+			src := p.Row(2*k + 1)
+			got := rej.Row(k)
+			for c := range p.NumCols() {
+				a, _ := src.Cell(c)
+				b, _ := got.Cell(c)
+				if !bytes.Equal(a, b) {
+					t.Fatalf("page %d: rejected row %d cell %d: %x, want %x", i, k, c, b, a)
+				}
+			}
+			reason, _ := got.Cell(p.NumCols())
+			if string(reason) != "odd row" || abi.BitmapGet(sel, 2*k+1) || !abi.BitmapGet(sel, 2*k) {
+				t.Fatalf("page %d: reason %q, selection %08b", i, reason, sel)
+			}
+		}
+	}
+}
+
 // TestSchemaChanges: pages of alternating schemas through one instance;
 // the SDK reuses its parse of the schema only while the bytes are equal.
 func TestSchemaChanges(t *testing.T) {

@@ -2396,4 +2396,49 @@ __attribute__((export_name("sluice_restore"))) int64_t sluice__export_restore(in
 #endif
 
 #endif /* SLUICE_IMPLEMENTATION */
+
+/* ---- dead-letter output (ABI.md, "Dead-letter output") ----
+ * Kept at the end of the header so the rest keeps its layout. */
+
+#define SLUICE_REJECTED_OUTPUT "sluice.rejected"
+#define SLUICE_REJECT_REASON_COLUMN "sluice_reject_reason"
+
+/* sluice_reject sends input row r to the dead-letter output "sluice.rejected"
+ * with reason (text), and drops it from the default output: the row's cells
+ * unchanged, then the column sluice_reject_reason. The one way a stream goes
+ * on past a bad row, by the plugin's choice, counted by the host; the stream
+ * must route "sluice.rejected" to a sink. Only in sluice_plugin_process.
+ * Returns SLUICE_OK or SLUICE_FAIL (error recorded). */
+int sluice_reject(sluice_output *out, const sluice_row *r, sluice_str reason);
+
+#ifdef SLUICE_IMPLEMENTATION
+int sluice_reject(sluice_output *out, const sluice_row *r, sluice_str reason) {
+    /* The dead-letter schema of the last input schema seen. */
+    static sluice_schema *rej_schema;
+    static sluice_buf rej_in; /* the input schema's column bytes it was built from */
+    const sluice_schema *in = &r->page->schema;
+    sluice_str have = {rej_in.ptr, rej_in.len}, want = {in->bytes, in->bytes_len};
+    if (!rej_schema || !sluice_str_eq(have, want)) {
+        sluice_schema_free(rej_schema);
+        rej_schema = sluice_schema_new();
+        for (uint32_t c = 0; c < in->ncols; c++)
+            sluice_schema_add_desc(rej_schema, in->cols[c].name, in->cols[c].desc, in->cols[c].desc_len);
+        sluice_schema_add(rej_schema, SLUICE_STR(SLUICE_REJECT_REASON_COLUMN), 0x000D);
+        rej_in.len = 0;
+        sluice_buf_put(&rej_in, in->bytes, in->bytes_len);
+    }
+    sluice_str output = SLUICE_STR(SLUICE_REJECTED_OUTPUT);
+    sluice_writer *w = sluice_rows(out, output, rej_schema);
+    if (!w) return SLUICE_FAIL;
+    if (w->cells != 0) return sluice_fail(-1, "output \"%S\": sluice_reject while a row is partly written", output);
+    if (!sluice__check_row(r)) return SLUICE_FAIL;
+    w->row_start = w->data.len;
+    sluice_buf_put(&w->data, r->ptr, (uint32_t)(r->end - r->ptr));
+    w->cells = in->ncols;
+    sluice_put_text(w, reason);
+    if (sluice_end_row(w) != SLUICE_OK) return SLUICE_FAIL;
+    sluice_drop(out, r->index);
+    return SLUICE_OK;
+}
+#endif /* SLUICE_IMPLEMENTATION */
 #endif /* SLUICE_H */

@@ -2,7 +2,9 @@
 // while sluice streams a table, at several points of the scan: the stream
 // either retries and completes, or stops with a clear error and a rerun
 // resumes from its checkpoint; the final file is byte-identical to a clean
-// run's.
+// run's. TestKafkaBrokerRestartMidStream does the same with the Kafka
+// broker (scripts/kafka) under a transactional kafka sink: the topic, read
+// with read_committed, holds each row once.
 //
 // Restarting the shared node breaks every other test that uses it at the
 // time, so this package does nothing unless SLUICE_RESTART_TESTS=1, and it

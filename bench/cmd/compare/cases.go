@@ -24,6 +24,7 @@ const (
 	groupPython   = "Python clients"
 	groupBig      = "Memory at the big table"
 	groupSwap     = "Hot swap"
+	groupSinks    = "Sinks (no-op plugin, checkpoint every 2 s, exactly once)"
 )
 
 // Case is one benchmark case.
@@ -45,6 +46,7 @@ type Case struct {
 	// the "before" of the case named Before.
 	Before  string   `json:"before_of,omitempty"`
 	Skip    string   `json:"skip,omitempty"`
+	Output  string   `json:"output,omitempty"` // file or directory whose size is measured
 	Samples []Sample `json:"samples"`
 
 	stream streamCfg // sluice cases: what the config says
@@ -69,6 +71,11 @@ type streamCfg struct {
 	Format      string  // sink format: jsonl (default) or csv
 	RateLimit   float64 // pages/s, 0 = none
 	LogLevel    string
+	// Sink: "" = stdout JSONL (checkpoints off); file, parquet, kafka
+	// write to SinkPath / the bench topic with checkpoints every 2 s.
+	Sink     string
+	SinkPath string
+	CPDir    string
 }
 
 func buildCases(o Options) ([]*Case, error) {
@@ -136,6 +143,30 @@ func buildCases(o Options) ([]*Case, error) {
 		add(sluiceCase(fmt.Sprintf("sluice-dropall-parallel-%d", c), groupParallel,
 			fmt.Sprintf("sluice, drop-all plugin, concurrency %d, splits auto (%d)", c, 4*c),
 			with(func(s *streamCfg) { s.Plugin, s.Concurrency = dropall, c }), 0))
+	}
+
+	// Sinks, side by side: the same stream into a JSONL file, Parquet
+	// files and a Kafka topic, each exactly once with checkpoints.
+	for _, sk := range []struct{ kind, label string }{
+		{"file", "file sink, JSONL, fsync at every checkpoint"},
+		{"parquet", "parquet sink (snappy), files closed and published at every checkpoint"},
+		{"kafka", "kafka sink (lz4, acks all, one transaction per checkpoint), topic of 3 partitions on the local broker"},
+	} {
+		id := "sluice-sink-" + sk.kind
+		c := sluiceCase(id, groupSinks, sk.label, with(func(s *streamCfg) {
+			s.Plugin, s.Sink, s.CPDir = noop, sk.kind, filepath.Join(o.Workdir, "checkpoints", id)
+			switch sk.kind {
+			case "file":
+				s.SinkPath = filepath.Join(o.Workdir, "out", "sink.jsonl")
+			case "parquet":
+				s.SinkPath = filepath.Join(o.Workdir, "out", "parquet")
+			}
+		}), N)
+		c.Output = c.stream.SinkPath
+		if sk.kind == "kafka" && o.Kafka == "" {
+			c.Skip = "not run: " + o.KafkaWhy
+		}
+		add(c)
 	}
 
 	// Python.
@@ -291,14 +322,30 @@ name = "bench"
 			}
 		}
 	}
-	format := s.Format
-	if format == "" {
-		format = "jsonl"
-	}
-	fmt.Fprintf(&b, `
+	switch s.Sink {
+	case "":
+		format := s.Format
+		if format == "" {
+			format = "jsonl"
+		}
+		fmt.Fprintf(&b, `
   [[stream.sink]]
   type = "stdout"
   format = %q
 `, format)
-	return b.String()
+		return b.String()
+	case "file":
+		fmt.Fprintf(&b, "\n  [[stream.sink]]\n  type = \"file\"\n  format = \"jsonl\"\n  path = %q\n", s.SinkPath)
+	case "parquet":
+		fmt.Fprintf(&b, "\n  [[stream.sink]]\n  type = \"parquet\"\n  path = %q\n", s.SinkPath)
+	case "kafka":
+		fmt.Fprintf(&b, "\n  [[stream.sink]]\n  type = \"kafka\"\n  brokers = [%q]\n  topic = %q\n", o.Kafka, benchTopic)
+	}
+	// Checkpoints on, so exactly once costs what it costs in production.
+	out := strings.Replace(b.String(), "[checkpoint]\nstore = \"none\"\n",
+		fmt.Sprintf("[checkpoint]\nstore = \"file\"\ndir = %q\ninterval = \"2s\"\n", s.CPDir), 1)
+	return out
 }
+
+// benchTopic is the topic of the kafka sink case (created by ensureTopic).
+const benchTopic = "sluice_bench"

@@ -32,6 +32,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +66,8 @@ type Options struct {
 	Swapgap     string
 	Python      string // venv python; "" = Python cases not run
 	PythonWhy   string // why Python is absent
+	Kafka       string // seed broker of the kafka sink case; "" = not run
+	KafkaWhy    string // why Kafka is absent
 	SwapAt      string
 	SwapKeep    int     // swap run: bucket < SwapKeep is kept
 	SwapPage    int     // swap run: page size
@@ -99,6 +104,8 @@ func main() {
 	flag.StringVar(&o.Swapgap, "swapgap", "", "swapgap binary")
 	flag.StringVar(&o.Python, "python", "", "python of the venv with cassandra-driver and async-cassandra (\"\" = skip)")
 	flag.StringVar(&o.PythonWhy, "python-missing", "", "why -python is empty (shown in the report)")
+	flag.StringVar(&o.Kafka, "kafka", "", "seed broker host:port of the kafka sink case (\"\" = skip)")
+	flag.StringVar(&o.KafkaWhy, "kafka-missing", "", "why -kafka is empty (shown in the report)")
 	flag.StringVar(&o.SwapAt, "swap-at", "0.2,0.4,0.6,0.8", "swap points, shares of the swap stream's output")
 	flag.IntVar(&o.SwapKeep, "swap-keep", 1, "swap stream: keep rows with bucket < this (1 = 1%)")
 	flag.IntVar(&o.SwapPage, "swap-page-size", 5000, "swap stream: page size")
@@ -173,6 +180,7 @@ type Sample struct {
 	CPU      float64 `json:"cpu_s"`
 	NodeCPU  float64 `json:"node_cpu_s"` // -1 = not measured
 	RSSKB    int64   `json:"max_rss_kb"`
+	OutBytes int64   `json:"out_bytes,omitempty"` // size of the case's output file or parquet files
 	Err      string  `json:"error,omitempty"`
 	// Swap is the swapgap result of a swap case.
 	Swap *SwapResult `json:"swap,omitempty"`
@@ -207,6 +215,12 @@ type SwapResult struct {
 }
 
 func run(o Options) (failed int, err error) {
+	if o.Kafka != "" {
+		if err := ensureTopic(o.Kafka, benchTopic); err != nil {
+			o.KafkaWhy = fmt.Sprintf("the broker at %s: %v", o.Kafka, err)
+			o.Kafka = ""
+		}
+	}
 	cases, err := buildCases(o)
 	if err != nil {
 		return 0, err
@@ -346,6 +360,9 @@ func measure(o Options, c *Case) Sample {
 			s.Err = fmt.Sprintf("sluice wrote %d rows, the case expects %d", r.RowsOut, c.WantOut)
 		}
 	}
+	if s.Err == "" && c.Output != "" {
+		s.OutBytes = outputSize(c.Output)
+	}
 	if s.Err == "" && s.Rows != c.WantIn {
 		s.Err = fmt.Sprintf("read %d rows, the table holds %d", s.Rows, c.WantIn)
 	}
@@ -469,4 +486,43 @@ func median(xs []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// outputSize is the size of a file, or of the part-*.parquet files of a
+// directory.
+func outputSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	if !st.IsDir() {
+		return st.Size()
+	}
+	files, _ := filepath.Glob(filepath.Join(path, "part-*.parquet"))
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
+// ensureTopic creates topic (3 partitions) on the broker when missing.
+func ensureTopic(seed, topic string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seed))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 1, nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return err
+	}
+	return nil
 }

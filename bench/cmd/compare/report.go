@@ -146,6 +146,7 @@ func (r *Report) Markdown() string {
 	r.goals(&b)
 	r.table(&b)
 	r.beforeAfter(&b)
+	r.sinks(&b)
 	r.swaps(&b)
 	r.problems(&b)
 	r.commands(&b)
@@ -282,7 +283,7 @@ func (r *Report) table(b *strings.Builder) {
 		p("The reference did not run (%s): no ratios.\n\n", refWhy)
 	}
 	p("| case | what | **CPU s / M rows** | range | × raw CPU | rows/s | range | × ref | peak RSS MiB | node CPU s | wall s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	groups := []string{groupRaw, groupSingle, groupParallel, groupPython, groupBig}
+	groups := []string{groupRaw, groupSingle, groupParallel, groupSinks, groupPython, groupBig}
 	for _, g := range groups {
 		p("| **%s** | | | | | | | | | | |\n", g)
 		for _, c := range r.Cases {
@@ -514,4 +515,48 @@ func (r *Report) replay(b *strings.Builder) {
 	r.beforeAfter(b)
 	r.problems(b)
 	r.commands(b)
+}
+
+// sinks compares the kafka and parquet sinks with the file sink, measured
+// in the same rounds: rows/s, client CPU per row, and output size.
+func (r *Report) sinks(b *strings.Builder) {
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	file := r.find("sluice-sink-file")
+	if file == nil || len(ok(file)) == 0 {
+		return
+	}
+	perRow := func(c *Case) float64 {
+		return median(col(ok(c), func(s Sample) float64 { return s.CPU / float64(max(s.Rows, 1)) }))
+	}
+	size := func(c *Case) float64 {
+		return median(col(ok(c), func(s Sample) float64 { return float64(s.OutBytes) }))
+	}
+	fr, fc := median(col(ok(file), rate)), perRow(file)
+	p("### Sinks against the file sink\n\n")
+	p("The same stream (no-op plugin, every row written, checkpoints every 2 s, exactly once) into each sink, interleaved in the same rounds; medians. The file sink writes JSONL.\n\n")
+	p("| sink | rows/s | × file | client CPU µs/row | × file | output MiB | × JSONL |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, id := range []string{"sluice-sink-file", "sluice-sink-parquet", "sluice-sink-kafka"} {
+		c := r.find(id)
+		if c == nil {
+			continue
+		}
+		if c.Skip != "" || len(ok(c)) == 0 {
+			why := c.Skip
+			if why == "" {
+				why = "failed (see below)"
+			}
+			p("| `%s` | — %s | | | | | |\n", id, why)
+			continue
+		}
+		cr, cc := median(col(ok(c), rate)), perRow(c)
+		sz, szx := "—", "—"
+		if s := size(c); s > 0 {
+			sz = fmt.Sprintf("%.1f", s/(1<<20))
+			if fs := size(file); fs > 0 {
+				szx = fmt.Sprintf("%.2f", s/fs)
+			}
+		}
+		p("| `%s` | %s | %.2f | %.2f | %.2f | %s | %s |\n", id, thousands(int64(cr)), cr/fr, cc*1e6, cc/fc, sz, szx)
+	}
+	p("\n")
 }

@@ -28,7 +28,7 @@ export {
   civilFromDays, daysFromCivil, floorDiv, pad, formatDate, formatTimestamp, formatTime, formatUuid, hexOf,
 } from "./cell";
 export { Page, Row, PAGE_MAGIC } from "./page";
-export { Output, RowWriter, DEFAULT_OUTPUT, MAX_SECTION_ROWS, RESULT_MAGIC } from "./output";
+export { Output, RowWriter, DEFAULT_OUTPUT, MAX_SECTION_ROWS, RESULT_MAGIC, reject } from "./output";
 export { Config, CONFIG_MAGIC } from "./config";
 export { ParseStatus, isInteger, isDecimalFloat, parseI64, parseDecimalF64 } from "./number";
 export { Plugin, register } from "./plugin";

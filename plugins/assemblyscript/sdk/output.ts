@@ -575,3 +575,26 @@ export class RowWriter {
     this.err = this.fatal;
   }
 }
+
+// ---- dead-letter output (ABI.md, "Dead-letter output") ----
+// Kept at the end of the file: abort messages carry source positions, so code
+// added above would change the committed example .wasm.
+
+
+/**
+ * Sends input row `row` to the dead-letter output "sluice.rejected" with `reason`,
+ * and drops it from the default output: the row's cells unchanged, then the text
+ * column sluice_reject_reason. The one way a stream goes on past a bad row, by the
+ * plugin's choice, counted by the host; the stream must route "sluice.rejected" to
+ * a sink. Only in process.
+ */
+export function reject(out: Output, row: Row, reason: string): PluginError | null {
+  const input = row.page.schema;
+  const schema = new Schema();
+  for (let c = 0; c < input.columns.length; c++) schema.add(input.columns[c].name, input.columns[c].type);
+  schema.add("sluice_reject_reason", Type.text());
+  const e = out.rows("sluice.rejected", schema).copyRow(row).text(reason).endRow();
+  if (e !== null) return e;
+  out.drop(row.index);
+  return null;
+}

@@ -1,10 +1,10 @@
 // A test plugin that exercises the SDK, driven by sdk.test.mjs (node --test).
-// config mode = dump | select | write | unchecked | mismatch | copy | keepwhere | scalars.
+// config mode = dump | reject | select | write | unchecked | mismatch | copy | keepwhere | scalars.
 
 import {
   Cell, Config, Elements, Output, Page, Plugin, PluginError, Row, Schema, Type, TypeId, register,
   formatDate, formatTimestamp, formatTime, formatUuid, hexOf, DATE_EPOCH,
-  ParseStatus, parseDecimalF64, parseI64,
+  ParseStatus, parseDecimalF64, parseI64, reject,
 } from "../sdk";
 
 const DUMP = new Schema().add("row", Type.int()).add("col", Type.text()).add("value", Type.text());
@@ -79,6 +79,13 @@ class Exerciser extends Plugin {
           const e = w.int(i).text(page.schema.columns[c].name).text(s).endRow();
           if (e !== null) return e;
         }
+      }
+      return null;
+    }
+    if (this.mode == "reject") {
+      for (let i = 1; i < page.numRows; i += 2) {
+        const e = reject(out, page.row(i), "odd row " + i.toString());
+        if (e !== null) return e;
       }
       return null;
     }

@@ -292,6 +292,25 @@ test("offsets are checked up front, cells when read", async () => {
     [[[0, 0, 0, 0, 0, 0, 0, 1], null, [0, 0, 0, 3]], [null, [], null]]);
 });
 
+test("reject sends rows to the dead-letter output with the reason", async () => {
+  const x = await exerciser();
+  x.init([["mode", "reject"]]);
+  const cols = [["id", TY.int], ["name", TY.text]];
+  const rows = [[C.int(0), C.text("a")], [C.int(1), null], [C.int(2), C.text("c")], [C.int(3), C.text("d")]];
+  for (let round = 0; round < 2; round++) {
+    const res = x.process(page(cols, rows));
+    assert.equal(res.length, 2, JSON.stringify(res));
+    assert.equal(res[0].kind, "select");
+    assert.deepEqual(res[0].kept, [0, 2]);
+    assert.equal(res[1].kind, "rows");
+    assert.equal(res[1].output, "sluice.rejected");
+    assert.deepEqual(res[1].cols, [["id", 9], ["name", 0xd], ["sluice_reject_reason", 0xd]]);
+    assert.deepEqual(res[1].rows.map((r) => r.map((c) => (c === null ? null : Array.from(c)))),
+      [[Array.from(C.int(1)), null, Array.from(new TextEncoder().encode("odd row 1"))],
+       [Array.from(C.int(3)), Array.from(C.text("d")), Array.from(new TextEncoder().encode("odd row 3"))]]);
+  }
+});
+
 test("keepWhere selects like setKept, eight rows at a time", async () => {
   const x = await exerciser();
   x.init([["mode", "keepwhere"]]);

@@ -313,7 +313,17 @@ static int copy(const sluice_page *page, sluice_output *out) {
     return SLUICE_OK;
 }
 
+/* reject: every odd row goes to the dead-letter output with a reason. */
+static int reject(const sluice_page *page, sluice_output *out) {
+    for (uint32_t i = 1; i < page->nrows; i += 2) {
+        sluice_row row = sluice_page_row(page, i);
+        if (sluice_reject(out, &row, SLUICE_STR("odd row")) != SLUICE_OK) return SLUICE_FAIL;
+    }
+    return SLUICE_OK;
+}
+
 int sluice_plugin_process(const sluice_page *page, sluice_output *out) {
+    if (sluice_str_eq(mode, SLUICE_STR("reject"))) return reject(page, out);
     if (sluice_str_eq(mode, SLUICE_STR("vector"))) return vector(page, out);
     if (sluice_str_eq(mode, SLUICE_STR("echo"))) return echo(page, out);
     if (sluice_str_eq(mode, SLUICE_STR("elems"))) return elems(page, out);

@@ -268,6 +268,7 @@ type Sink struct {
 	Format  string // jsonl or csv
 	Path    string
 	Outputs []string
+	Extra   string // raw TOML lines of the sink's table (kafka keys, ...)
 }
 
 func q(s string) string { return strconv.Quote(s) }
@@ -397,6 +398,7 @@ func (c Config) Write(t testing.TB, dir, name string) string {
 			if sk.Outputs != nil {
 				fmt.Fprintf(&b, "  outputs = %s\n", qs(sk.Outputs))
 			}
+			b.WriteString(sk.Extra)
 		}
 	}
 	b.WriteString(c.Extra)

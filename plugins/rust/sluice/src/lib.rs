@@ -60,7 +60,9 @@ pub use error::{quote, Error};
 #[cfg(not(target_arch = "wasm32"))]
 pub use log::take_logs;
 pub use log::{log, Level};
-pub use output::{Output, RowWriter, DEFAULT_OUTPUT, MAX_SECTION_ROWS, RESULT_MAGIC};
+pub use output::{
+    Output, RowWriter, DEFAULT_OUTPUT, MAX_SECTION_ROWS, REJECTED_OUTPUT, REJECT_REASON_COLUMN, RESULT_MAGIC,
+};
 pub use page::{ColumnRef, Page, Row, RowCells, Rows, PAGE_MAGIC};
 pub use types::{Column, Schema, Type, TypeId, MAX_TYPE_DEPTH};
 pub use value::{

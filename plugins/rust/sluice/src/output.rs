@@ -592,3 +592,33 @@ impl<'o> RowWriter<'o> {
         &self.sec.schema
     }
 }
+
+
+/// The dead-letter output (ABI.md, "Dead-letter output"): see [`Output::reject`].
+pub const REJECTED_OUTPUT: &str = "sluice.rejected";
+
+/// The last column of every dead-letter row: why the plugin rejected it (text).
+pub const REJECT_REASON_COLUMN: &str = "sluice_reject_reason";
+
+// Kept at the end of the file: panic locations carry line numbers, so code
+// added above would change every committed example .wasm.
+impl Output {
+    /// Sends input row `row` to the dead-letter output [`REJECTED_OUTPUT`] with
+    /// `reason`, and drops it from the default output: the row's cells unchanged,
+    /// then the text column [`REJECT_REASON_COLUMN`]. The one way a stream goes on
+    /// past a bad row, by the plugin's choice, counted by the host; the stream must
+    /// route `"sluice.rejected"` to a sink. Panics outside process.
+    pub fn reject(&mut self, row: &Row<'_>, reason: &str) -> Result<(), Error> {
+        let idx = row.index();
+        self.check_row("reject", idx);
+        let mut schema = row.schema().clone();
+        schema.push(REJECT_REASON_COLUMN, crate::types::Type::text());
+        {
+            let mut w = self.rows(REJECTED_OUTPUT, &schema)?;
+            w.row(row).put(reason);
+            w.end_row()?;
+        }
+        self.drop(idx);
+        Ok(())
+    }
+}

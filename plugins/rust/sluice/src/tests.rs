@@ -745,3 +745,40 @@ fn row_errors_and_quote() {
 
     assert_eq!(quote("a\"b\\c\n"), "\"a\"b\\c\n\"");
 }
+
+/// Rejects the rows whose id is odd, with a reason.
+struct Rejecter;
+
+impl Plugin for Rejecter {
+    fn init(_: &Config) -> Result<Self, Error> {
+        Ok(Rejecter)
+    }
+    fn process(&mut self, page: &Page<'_>, out: &mut Output) -> Result<(), Error> {
+        for row in page.rows() {
+            let i: i32 = row.get(0)?.unwrap_or(0);
+            if i % 2 == 1 {
+                out.reject(&row, &format!("odd id {}", i))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn reject_sends_to_the_dead_letter_output() {
+    let mut h = Harness::<Rejecter>::new(&Config::default()).unwrap();
+    let res = h.process(&page_of_ids(&[1, 2, 3])).unwrap().unwrap();
+    assert_eq!(res[0], Section::Select { output: "".into(), nrows: 3, bitmap: vec![0b010] });
+    match &res[1] {
+        Section::Rows { output, schema, rows } => {
+            assert_eq!(output, crate::REJECTED_OUTPUT);
+            assert_eq!(schema.len(), 3);
+            assert_eq!(rows.len(), 2);
+            assert_eq!(
+                rows[1],
+                vec![Some(3i32.to_be_bytes().to_vec()), Some(b"n3".to_vec()), Some(b"odd id 3".to_vec())]
+            );
+        }
+        s => panic!("{:?}", s),
+    }
+}
