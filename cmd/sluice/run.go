@@ -48,7 +48,7 @@ SIGHUP re-reads the config and hot-swaps every plugin whose module or config
 changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr)
 	var o runOptions
 	fs.StringVar(&o.config, "config", "config.toml", "config file")
-	fs.StringVar(&o.shard, "shard", "", `take shard "i/N" of every stream's token ring (overrides the config)`)
+	fs.StringVar(&o.shard, "shard", "", `take shard "i/N" of every stream's token ring (overrides the config); "auto/N" or "auto" (N from the config) takes i from JOB_COMPLETION_INDEX, as set by a Kubernetes Indexed Job`)
 	fs.StringVar(&o.progress, "progress", "", "progress display: auto, on or off (overrides runtime.progress)")
 	fs.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error (overrides runtime.log_level)")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
@@ -196,18 +196,48 @@ func loadConfig(path, shard string) (cfg *config.Config, pending *config.Error, 
 		return nil, nil, usageError{err}
 	}
 	if shard != "" {
-		sh, err := config.ParseShard(shard)
-		if err != nil {
-			return nil, nil, usagef("-shard: %v", err)
-		}
-		for i := range cfg.Streams {
-			if cfg.Streams[i].Source.CQL != "" && sh.Count > 1 {
-				return nil, nil, usagef("-shard %s: stream %q reads a CQL query, which cannot be sharded", shard, cfg.Streams[i].Name)
-			}
-			cfg.Streams[i].Shard = sh
+		if err := overrideShard(cfg, shard); err != nil {
+			return nil, nil, err
 		}
 	}
+	// "auto/N" (from the flag or the config) takes its index from
+	// JOB_COMPLETION_INDEX: resolved here, once, for run, check, verify
+	// and every SIGHUP re-read alike.
+	for i := range cfg.Streams {
+		sh, err := cfg.Streams[i].Shard.Resolve(os.Getenv)
+		if err != nil {
+			return nil, nil, usagef("stream %q: %v", cfg.Streams[i].Name, err)
+		}
+		cfg.Streams[i].Shard = sh
+	}
 	return cfg, pending, nil
+}
+
+// overrideShard applies the -shard flag to every stream: "i/N", "auto/N",
+// or "auto", which takes N from each stream's own shard in the config.
+func overrideShard(cfg *config.Config, shard string) error {
+	var sh config.Shard
+	if strings.TrimSpace(shard) != "auto" {
+		var err error
+		if sh, err = config.ParseShard(shard); err != nil {
+			return usagef("-shard: %v", err)
+		}
+	}
+	for i := range cfg.Streams {
+		s := &cfg.Streams[i]
+		next := sh
+		if sh.Count == 0 {
+			if s.Shard.IsZero() {
+				return usagef("-shard auto: stream %q has no shard count: give it as -shard auto/N, or set shard = \"auto/N\" in the stream", s.Name)
+			}
+			next = config.Shard{Count: s.Shard.Count, Auto: true}
+		}
+		if s.Source.CQL != "" && next.Count > 1 {
+			return usagef("-shard %s: stream %q reads a CQL query, which cannot be sharded", shard, s.Name)
+		}
+		s.Shard = next
+	}
+	return nil
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

@@ -92,12 +92,14 @@ type Checkpoint struct {
 	Table      string        `toml:"table" doc:"Table of the cassandra store (created if missing)."`
 	Interval   time.Duration `toml:"interval" doc:"Save a checkpoint at least this often; 0 = only by every_pages." min:"0s"`
 	EveryPages int           `toml:"every_pages" doc:"Also save a checkpoint every N pages; 0 = only by interval." min:"0"`
+	LeaseTTL   time.Duration `toml:"lease_ttl" doc:"With store = \"cassandra\": each run holds a lease on its stream and shard (a lightweight transaction in table sluice_leases, renewed every lease_ttl/3), so two processes never run the same shard; a holder that cannot renew stops before its next page. 0 = no lease." min:"0s"`
+	LeaseWait  time.Duration `toml:"lease_wait" doc:"How long a run waits for a lease another process holds before it exits with an error naming the holder; 0 = exit at once." min:"0s"`
 }
 
 // Stream is one [[stream]] table.
 type Stream struct {
 	Name    string   `toml:"name" doc:"Unique name of the stream: letters, digits, '_', '-', '.'; used in checkpoints, metrics and logs." required:"true"`
-	Shard   Shard    `toml:"shard" doc:"\"i/N\": read only the i-th (0-based) of N equal slices of the token ring, so N processes can share a table; \"\" = the whole ring."`
+	Shard   Shard    `toml:"shard" doc:"\"i/N\": read only the i-th (0-based) of N equal slices of the token ring, so N processes can share a table; \"auto/N\": the index i from JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job); \"\" = the whole ring."`
 	OnError string   `toml:"on_error" doc:"What a failure of this stream does: stop_all stops every stream, stop_stream stops only this one (the others keep running; the exit status is still non-zero)." enum:"stop_all,stop_stream"`
 	Source  Source   `toml:"source" doc:"What to read." required:"true"`
 	Plugins []Plugin `toml:"plugin" doc:"The plugin chain, in order: the default output of each plugin feeds the next. May be empty (rows go straight to the sinks)."`

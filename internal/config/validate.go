@@ -1,6 +1,8 @@
 package config
 
 import (
+	"time"
+
 	"net"
 	"path/filepath"
 	"reflect"
@@ -112,7 +114,7 @@ func (d *decoder) validateCheckpoint(c *Checkpoint, l loc) {
 		if c.Dir == "" {
 			d.addf(l.key("dir"), "is required when store = \"file\"")
 		}
-		for _, k := range []string{"keyspace", "table"} {
+		for _, k := range []string{"keyspace", "table", "lease_ttl", "lease_wait"} {
 			if d.isSet(l.key(k)) {
 				d.addf(l.key(k), "is only used when store = \"cassandra\"")
 			}
@@ -127,8 +129,11 @@ func (d *decoder) validateCheckpoint(c *Checkpoint, l loc) {
 		if d.isSet(l.key("dir")) {
 			d.addf(l.key("dir"), "is only used when store = \"file\"")
 		}
+		if c.LeaseTTL > 0 && c.LeaseTTL < 3*time.Second {
+			d.addf(l.key("lease_ttl"), "%s is too short: the lease is renewed every lease_ttl/3 and a renewal is a lightweight transaction (several round trips); use at least 3s, or 0 for no lease", c.LeaseTTL)
+		}
 	case "none":
-		for _, k := range []string{"dir", "keyspace", "table", "interval", "every_pages"} {
+		for _, k := range []string{"dir", "keyspace", "table", "interval", "every_pages", "lease_ttl", "lease_wait"} {
 			if d.isSet(l.key(k)) {
 				d.addf(l.key(k), "has no effect when store = \"none\"")
 			}
