@@ -86,7 +86,7 @@ type LeaseOptions struct {
 	// Logger receives renewal failures; nil = discard.
 	Logger *slog.Logger
 
-	now   func() time.Time                          // tests; nil = time.Now
+	now   func() time.Time                           // tests; nil = time.Now
 	sleep func(ctx context.Context, d time.Duration) // tests; nil = a timer
 }
 

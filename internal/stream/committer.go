@@ -66,12 +66,21 @@ func (c *committer) run(ctx context.Context) commitOutcome {
 	}
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
+	var lost <-chan struct{} // nil without a fence: never ready
+	if s.spec.Fence != nil {
+		lost = s.spec.Fence.Lost()
+	}
 	pending := c.workers
 	for pending > 0 {
 		select {
 		case r := <-c.results:
 			if r.err != nil {
 				return c.fail(ctx, r.err, kindOf(r.err), true)
+			}
+			// The fence, before anything of this result is written: a
+			// process that lost its shard's lease stops here.
+			if err := c.fenced(r); err != nil {
+				return c.fail(ctx, err, "fence", false)
 			}
 			if err := c.apply(ctx, r); err != nil {
 				return c.fail(ctx, err, "sink", false)
@@ -92,6 +101,11 @@ func (c *committer) run(ctx context.Context) commitOutcome {
 				if err := c.save(ctx); err != nil {
 					return c.fail(ctx, err, "checkpoint", false)
 				}
+			}
+		case <-lost:
+			lost = nil
+			if err := c.fenced(result{last: true, worker: -1}); err != nil {
+				return c.fail(ctx, err, "fence", false)
 			}
 		case <-ctx.Done():
 			// An abort, or a failure the dispatcher or a worker could not
@@ -229,10 +243,34 @@ func resultText(r result) string {
 	return fmt.Sprintf("page %d (split %d)", r.d.Page.Number, r.d.Split.Index)
 }
 
+// fenced returns the fence's error, if the process no longer holds its
+// shard, for the result about to be written (two atomic loads).
+func (c *committer) fenced(r result) error {
+	f := c.s.spec.Fence
+	if f == nil {
+		return nil
+	}
+	if err := f.Check(); err != nil {
+		what := "its next write"
+		if r.worker >= 0 {
+			what = resultText(r)
+		}
+		return fmt.Errorf("stream %q: %w (stopped before writing %s)", c.s.spec.Name, err, what)
+	}
+	return nil
+}
+
 // save flushes every sink and then writes the checkpoint: positions, sink
 // offsets, plugin states and the manifest, all of the same moment.
 func (c *committer) save(ctx context.Context) error {
 	s := c.s
+	if f := s.spec.Fence; f != nil {
+		// A flush writes buffered rows and a checkpoint moves the shard:
+		// neither may come from a process that lost the shard's lease.
+		if err := f.Check(); err != nil {
+			return fmt.Errorf("stream %q: %w (stopped before flushing the sinks and saving a checkpoint)", s.spec.Name, err)
+		}
+	}
 	for _, sk := range s.spec.Sinks {
 		if err := sk.Sink.Flush(ctx); err != nil {
 			return fmt.Errorf("stream %q sink %q: flush: %w", s.spec.Name, sk.Name, err)

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,12 @@ type Spec struct {
 	Store pager.CheckpointStore
 	// Checkpoint says when checkpoints are saved, and where, for messages.
 	Checkpoint CheckpointPolicy
+	// Fence, when set, is held by this process for the stream's shard
+	// (taken before Store.Load): the committer calls Check before every
+	// sink write and every flush and checkpoint, and stops the run when it
+	// fails or Lost is closed. The stream takes ownership (it closes it
+	// after the sinks). nil = no fence.
+	Fence Fence
 
 	// Workers is the number of plugin chains run in parallel (each on its
 	// own goroutine); 0 = one per split paged at the same time:
@@ -46,6 +53,16 @@ type Spec struct {
 
 	Logger  *slog.Logger     // nil = discard
 	Metrics *metrics.Metrics // nil = none
+}
+
+// Fence is what the committer asks before it writes: *pager.Lease.
+type Fence interface {
+	// Check returns nil while the process may write, else why not. It is
+	// called on the hot path: it must not block (the lease reads atomics).
+	Check() error
+	// Lost is closed once the fence is known lost.
+	Lost() <-chan struct{}
+	Close(ctx context.Context) error
 }
 
 // CheckpointPolicy says when the committer saves a checkpoint.

@@ -193,6 +193,12 @@ func (s *Stream) closeResources(ctx context.Context) {
 				_ = v.Module.Close(ctx)
 			}
 		}
+		if s.spec.Fence != nil {
+			// Last: the sinks are closed, nothing more is written.
+			if err := s.spec.Fence.Close(ctx); err != nil {
+				s.log.Warn("releasing the fence", "err", err)
+			}
+		}
 	})
 }
 
