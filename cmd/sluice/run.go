@@ -101,6 +101,7 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 		return err
 	}
 	defer closeEnv()
+	env.Lease = true // run takes each stream's lease; check only looks
 
 	app := &app{cfg: cfg, pending: pending, env: env, log: log, stderr: stderr, secrets: secrets}
 	streams, err := app.build(ctx)

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -45,6 +46,10 @@ type Env struct {
 	Stdout  io.Writer // stdout sinks write here; nil = the process's standard output
 	// Store overrides the checkpoint store built from Config (tests).
 	Store pager.CheckpointStore
+	// Lease: take each stream's lease (sluice run). Otherwise (sluice
+	// check) the lease table is opened and a lease another process holds
+	// is a problem when run would refuse it (lease_wait = 0).
+	Lease bool
 }
 
 // Build builds every stream of the config. It returns every problem of
@@ -154,9 +159,26 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	if err != nil {
 		b.add(b.cfg.Line("checkpoint"), "", fmt.Errorf("checkpoint store: %w", err))
 	}
+	var leases *pager.CassandraLeases
+	if cc := b.cfg.Checkpoint; cc.Store == "cassandra" && cc.LeaseTTL > 0 && b.env.Store == nil {
+		if leases, err = pager.NewCassandraLeases(ctx, b.env.Session, cc.Keyspace, pager.LeaseTable, b.cfg.Cassandra.Consistency.Gocql()); err != nil {
+			b.add(b.cfg.Line("checkpoint"), "", fmt.Errorf("lease table: %w", err))
+		}
+	}
 	if len(b.probs) > 0 {
 		b.closeAll(ctx)
 		return stream.Spec{}, newError(b.probs)
+	}
+	// The fence, last: taken before stream.New loads the checkpoint, so
+	// that a process that waited for the lease resumes from what its
+	// predecessor saved last, not from what was there when it started.
+	var fence stream.Fence
+	if leases != nil {
+		if fence, err = b.fence(ctx, leases, opts.Shard); err != nil {
+			b.add(b.cfg.Line("checkpoint"), "", err)
+			b.closeAll(ctx)
+			return stream.Spec{}, newError(b.probs)
+		}
 	}
 	var obs pager.Observer
 	if b.env.Metrics != nil {
@@ -165,7 +187,7 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	cc := b.cfg.Checkpoint
 	return stream.Spec{
 		Name: sc.Name, Source: src, Plan: plan, Paging: opts, Observer: obs,
-		Plugins: b.plugins, Sinks: b.sinks, Store: store,
+		Plugins: b.plugins, Sinks: b.sinks, Store: store, Fence: fence,
 		Checkpoint: stream.CheckpointPolicy{EveryPages: cc.EveryPages, Interval: cc.Interval, Where: where, StartOver: startOver},
 		Logger:     b.env.Logger, Metrics: b.env.Metrics,
 	}, nil
@@ -289,6 +311,32 @@ func columnsText(s *abi.Schema) string {
 		parts = append(parts, c.Name+" "+c.Type.String())
 	}
 	return strings.Join(parts, ", ")
+}
+
+// fence takes the lease of the stream's shard (sluice run), or (sluice
+// check) says whether run would be refused it now.
+func (b *builder) fence(ctx context.Context, leases *pager.CassandraLeases, shard pager.Shard) (stream.Fence, error) {
+	cc := b.cfg.Checkpoint
+	name := pager.LeaseName(b.sc.Name, shard)
+	if !b.env.Lease {
+		st, err := leases.Holder(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("lease table: %w", err)
+		}
+		if st.Holder != "" && cc.LeaseWait == 0 {
+			return nil, fmt.Errorf("the lease %q in %s is held by %q since %s: sluice run would refuse to run this shard now (another process runs it; lease_wait = \"0s\")",
+				name, leases.Table(), st.Holder, st.Since.UTC().Format(time.RFC3339))
+		}
+		return nil, nil
+	}
+	l, err := pager.AcquireLease(ctx, leases, name, pager.LeaseOptions{TTL: cc.LeaseTTL, Wait: cc.LeaseWait, Logger: b.env.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if b.env.Logger != nil {
+		b.env.Logger.Info("fence: lease taken", "stream", b.sc.Name, "lease", name, "holder", l.Holder(), "ttl", cc.LeaseTTL)
+	}
+	return l, nil
 }
 
 // store opens the checkpoint store and says how to name and discard a
