@@ -147,6 +147,8 @@ type Lease struct {
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration)
 
+	waitedSince time.Time // when AcquireLease found it held and began to wait; zero = it was free
+
 	deadline atomic.Int64               // unix ns until which the lease is ours, by the last renewal sent
 	lostErr  atomic.Pointer[LeaseError] // set once, by the renewer
 	lostCh   chan struct{}              // closed when lostErr is set
@@ -188,6 +190,9 @@ func AcquireLease(ctx context.Context, store LeaseStore, name string, opts Lease
 		if st.Held {
 			l.deadline.Store(l.validUntil(sent))
 			break
+		}
+		if l.waitedSince.IsZero() {
+			l.waitedSince = start
 		}
 		waited := l.now().Sub(start)
 		if waited >= opts.Wait {
@@ -292,6 +297,10 @@ func (l *Lease) Check() error {
 // Lost is closed when the renewer finds the lease lost; Check also fails
 // when the local deadline passes before that.
 func (l *Lease) Lost() <-chan struct{} { return l.lostCh }
+
+// WaitedSince returns when AcquireLease began to wait for this lease held
+// by another process; zero when it was free at once.
+func (l *Lease) WaitedSince() time.Time { return l.waitedSince }
 
 // Name returns the lease's name; Holder this process's id in it.
 func (l *Lease) Name() string   { return l.name }

@@ -51,7 +51,7 @@ var defaults = struct {
 			Interval:   5 * time.Second,
 			EveryPages: 0,
 			LeaseTTL:   30 * time.Second,
-			LeaseWait:  0,
+			LeaseWait:  time.Minute,
 		},
 	},
 	Stream: Stream{

@@ -32,6 +32,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/sink"
 	"github.com/sluicehq/sluice/internal/stream"
+	"github.com/sluicehq/sluice/internal/verify"
 	"github.com/sluicehq/sluice/pager"
 )
 
@@ -173,11 +174,15 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	// that a process that waited for the lease resumes from what its
 	// predecessor saved last, not from what was there when it started.
 	var fence stream.Fence
+	var waited time.Time
 	if leases != nil {
 		if fence, err = b.fence(ctx, leases, opts.Shard); err != nil {
 			b.add(b.cfg.Line("checkpoint"), "", err)
 			b.closeAll(ctx)
 			return stream.Spec{}, newError(b.probs)
+		}
+		if l, ok := fence.(*pager.Lease); ok {
+			waited = l.WaitedSince()
 		}
 	}
 	var obs pager.Observer
@@ -187,7 +192,7 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	cc := b.cfg.Checkpoint
 	return stream.Spec{
 		Name: sc.Name, Source: src, Plan: plan, Paging: opts, Observer: obs,
-		Plugins: b.plugins, Sinks: b.sinks, Store: store, Fence: fence,
+		Plugins: b.plugins, Sinks: b.sinks, Store: store, Fence: fence, WaitedSince: waited,
 		Checkpoint: stream.CheckpointPolicy{EveryPages: cc.EveryPages, Interval: cc.Interval, Where: where, StartOver: startOver},
 		Logger:     b.env.Logger, Metrics: b.env.Metrics,
 	}, nil
@@ -460,4 +465,43 @@ func problemsOf(cfg *config.Config, err error) []config.Problem {
 func newError(probs []config.Problem) *config.Error {
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	return &config.Error{Problems: probs}
+}
+
+// VerifyInput opens what sluice verify needs of stream i of the config,
+// sc: its source and current plan, and the checkpoint of every shard of
+// its scan (the shard count is sc.Shard's; an "auto/N" shard need not be
+// resolved). part is verify's own share of the re-read ("i/M", zero =
+// all). No plugin or sink is opened and nothing is written.
+func VerifyInput(ctx context.Context, env *Env, i int, sc config.Stream, part pager.Shard) (verify.Input, error) {
+	b := &builder{env: env, cfg: env.Config, idx: i, sc: sc}
+	if sc.Source.CQL != "" {
+		return verify.Input{}, fmt.Errorf("stream %q reads a CQL query (one split, no token ranges): verify re-reads token ranges of a table scan", sc.Name)
+	}
+	if b.cfg.Checkpoint.Store == "none" {
+		return verify.Input{}, fmt.Errorf("stream %q: [checkpoint] store = \"none\": a scan without checkpoints leaves nothing to verify against", sc.Name)
+	}
+	opts := b.paging()
+	opts.Shard = part
+	src, err := pager.NewCassandraSource(ctx, env.Session, b.sourceSpec(), opts)
+	if err != nil {
+		return verify.Input{}, fmt.Errorf("stream %q: source: %w", sc.Name, err)
+	}
+	plan, err := src.Plan(ctx)
+	if err != nil {
+		return verify.Input{}, fmt.Errorf("stream %q: source: %w", sc.Name, err)
+	}
+	n := max(1, sc.Shard.Count)
+	in := verify.Input{Stream: sc.Name, Source: src, Query: plan.Query, QueryFingerprint: plan.Fingerprint, Paging: opts}
+	for k := range n {
+		st, where, _, err := b.store(ctx, pager.Shard{Index: k, Count: n})
+		if err != nil {
+			return verify.Input{}, fmt.Errorf("stream %q: checkpoint store: %w", sc.Name, err)
+		}
+		cp, err := st.Load(ctx, sc.Name)
+		if err != nil {
+			return verify.Input{}, fmt.Errorf("stream %q: checkpoint of shard %d/%d in %s: %w", sc.Name, k, n, where, err)
+		}
+		in.Checkpoints = append(in.Checkpoints, cp)
+	}
+	return in, nil
 }

@@ -144,3 +144,40 @@ func TestFenceLostWhileIdle(t *testing.T) {
 		t.Fatal("the run did not stop on Lost")
 	}
 }
+
+// TestCompletedWhileWaitingForFence: a process that waited for the fence
+// and finds the shard completed after it began to wait does nothing: no
+// sink is truncated or written, no new run starts.
+func TestCompletedWhileWaitingForFence(t *testing.T) {
+	w := newWorld(t, 3, 2, 10)
+	waited := time.Now()
+	if sum, err := w.run(specOpts{every: 1}); err != nil || !sum.Complete {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+	before := w.d.file("mem:rows")
+	saves := w.d.saves
+	sp := w.spec(specOpts{every: 1})
+	sp.WaitedSince = waited
+	s, err := New(context.Background(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Run(context.Background(), nil)
+	if err != nil || !sum.Complete || sum.Pages != 0 || !strings.Contains(sum.Resume, "completed by another process while this one waited") {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+	if after := w.d.file("mem:rows"); string(after) != string(before) || w.d.saves != saves {
+		t.Fatalf("the waiting process touched the output (%d → %d bytes) or saved (%d → %d)", len(before), len(after), saves, w.d.saves)
+	}
+	// Waited since after the completion: the checkpoint is an older
+	// run's, and a new run starts as always.
+	sp = w.spec(specOpts{every: 1})
+	sp.WaitedSince = time.Now().Add(time.Hour)
+	s, err = New(context.Background(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := s.Run(context.Background(), nil); err != nil || sum.Pages == 0 {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+}

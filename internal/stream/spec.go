@@ -45,6 +45,12 @@ type Spec struct {
 	// fails or Lost is closed. The stream takes ownership (it closes it
 	// after the sinks). nil = no fence.
 	Fence Fence
+	// WaitedSince, when set, is when this process began to wait for the
+	// fence another process held. A checkpoint that is complete and was
+	// saved after it is that process's finished run: this one has
+	// nothing to do (Run returns at once, complete, writing nothing),
+	// instead of starting the scan of the shard over.
+	WaitedSince time.Time
 
 	// Workers is the number of plugin chains run in parallel (each on its
 	// own goroutine); 0 = one per split paged at the same time:

@@ -49,10 +49,13 @@ type Stats struct {
 // plugin versions belong to the reloader while Run runs, the sinks to the
 // committer, and the counters are atomics.
 type Stream struct {
-	spec    Spec
-	log     *slog.Logger
-	pg      *pager.Pager
-	resume  *resumePlan // nil = fresh run
+	spec   Spec
+	log    *slog.Logger
+	pg     *pager.Pager
+	resume *resumePlan // nil = fresh run
+	// doneBy is the complete checkpoint another process saved while this
+	// one waited for the fence: Run does nothing. nil = run.
+	doneBy  *pager.Checkpoint
 	workers int
 
 	versions []Version // running version of each plugin; owned by the reloader during Run
@@ -109,6 +112,11 @@ func New(ctx context.Context, spec Spec) (_ *Stream, err error) {
 	cp, err := spec.Store.Load(ctx, spec.Name)
 	if err != nil {
 		return nil, fmt.Errorf("stream %q: load checkpoint: %w", spec.Name, err)
+	}
+	if cp != nil && cp.Done() && !spec.WaitedSince.IsZero() && cp.SavedAt.After(spec.WaitedSince) {
+		s.log.Info("another process completed this shard while this one waited for its lease; nothing to do", "saved_at", cp.SavedAt, "waited_since", spec.WaitedSince)
+		s.doneBy = cp
+		return s, nil
 	}
 	if cp != nil && cp.Done() {
 		s.log.Info("the previous run of this stream completed; starting a new run", "saved_at", cp.SavedAt)

@@ -225,6 +225,8 @@ type Config struct {
 	CheckpointDir string   // default: <dir>/checkpoints
 	Store         string   // default "file"
 	CPTable       string   // checkpoint.table (cassandra store)
+	LeaseTTL      string   // checkpoint.lease_ttl (cassandra store); default "3s", so a rerun after SIGKILL waits little
+	LeaseWait     string   // checkpoint.lease_wait (cassandra store); default "10s"
 	EveryPages    int
 	Interval      string // default "1h": only every_pages saves
 	MaxConcurrent int
@@ -311,6 +313,14 @@ func (c Config) Write(t testing.TB, dir, name string) string {
 		if c.CPTable != "" {
 			fmt.Fprintf(&b, "table = %s\n", q(c.CPTable))
 		}
+		ttl, wait := c.LeaseTTL, c.LeaseWait
+		if ttl == "" {
+			ttl = "3s"
+		}
+		if wait == "" {
+			wait = "10s"
+		}
+		fmt.Fprintf(&b, "lease_ttl = %s\nlease_wait = %s\n", q(ttl), q(wait))
 	}
 	iv := c.Interval
 	if iv == "" {
