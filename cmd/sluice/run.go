@@ -204,12 +204,8 @@ func loadConfig(path, shard string) (cfg *config.Config, pending *config.Error, 
 	// "auto/N" (from the flag or the config) takes its index from
 	// JOB_COMPLETION_INDEX: resolved here, once, for run, check, verify
 	// and every SIGHUP re-read alike.
-	for i := range cfg.Streams {
-		sh, err := cfg.Streams[i].Shard.Resolve(os.Getenv)
-		if err != nil {
-			return nil, nil, usagef("stream %q: %v", cfg.Streams[i].Name, err)
-		}
-		cfg.Streams[i].Shard = sh
+	if err := cfg.ResolveShards(os.Getenv); err != nil {
+		return nil, nil, usageError{err}
 	}
 	return cfg, pending, nil
 }

@@ -149,7 +149,7 @@ type Sink struct {
 	Type        string      `toml:"type" doc:"stdout: JSONL to standard output; file: JSONL or CSV file, exactly once across restarts; cassandra: INSERT into a table." enum:"stdout,file,cassandra"`
 	Outputs     []string    `toml:"outputs" doc:"Plugin outputs this sink receives; \"\" is the chain's default output. An output may feed several sinks; the default output must feed at least one sink of the stream."`
 	Format      string      `toml:"format" doc:"Row format of stdout and file sinks (not cassandra; \"\" there after loading)." enum:"jsonl,csv"`
-	Path        string      `toml:"path" doc:"File of a file sink (required for type = \"file\"); parent directories are created." path:"true"`
+	Path        string      `toml:"path" doc:"File of a file sink (required for type = \"file\"); parent directories are created. {shard} is replaced by the stream's shard, \"i-of-N\" (\"0-of-1\" unsharded), so the shards of an Indexed Job can share one config and one volume." path:"true"`
 	Keyspace    string      `toml:"keyspace" doc:"Keyspace of a cassandra sink; \"\" = cassandra.keyspace."`
 	Table       string      `toml:"table" doc:"Table of a cassandra sink (required for type = \"cassandra\"; must exist with columns named like the output's)."`
 	Concurrency int         `toml:"concurrency" doc:"In-flight INSERTs of a cassandra sink." min:"1" max:"1024"`

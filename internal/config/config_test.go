@@ -424,6 +424,26 @@ func TestShardResolve(t *testing.T) {
 	}
 }
 
+func TestResolveShards(t *testing.T) {
+	c := &Config{Streams: []Stream{
+		{Name: "a", Shard: Shard{Count: 4, Auto: true}, Sinks: []Sink{{Type: "file", Path: "/out/a-{shard}.jsonl"}}},
+		{Name: "b", Sinks: []Sink{{Type: "file", Path: "/out/{shard}/b.csv"}}},
+	}}
+	if err := c.ResolveShards(func(string) string { return "2" }); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Streams[0]; got.Shard != (Shard{Index: 2, Count: 4}) || got.Sinks[0].Path != "/out/a-2-of-4.jsonl" {
+		t.Fatalf("stream a: %+v", got)
+	}
+	if got := c.Streams[1].Sinks[0].Path; got != "/out/0-of-1/b.csv" {
+		t.Fatalf("stream b: %q", got)
+	}
+	c = &Config{Streams: []Stream{{Name: "a", Shard: Shard{Count: 4, Auto: true}}}}
+	if err := c.ResolveShards(func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), `stream "a": shard "auto/4" takes its index from JOB_COMPLETION_INDEX`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestConsistency(t *testing.T) {
 	for _, n := range consistencyNames {
 		var c Consistency

@@ -218,6 +218,31 @@ func (s Shard) Resolve(getenv func(string) string) (Shard, error) {
 	return Shard{Index: i, Count: s.Count}, nil
 }
 
+// ShardPlaceholder in a file sink's path is replaced by the stream's
+// shard, "i-of-N" ("0-of-1" unsharded), when the shard is resolved: the
+// processes of an Indexed Job share one config and, on a shared volume,
+// each writes its own files.
+const ShardPlaceholder = "{shard}"
+
+// ResolveShards resolves every stream's "auto/N" shard with getenv (see
+// Shard.Resolve) and replaces ShardPlaceholder in its file sinks' paths.
+// Call it once, after any override of the shards.
+func (c *Config) ResolveShards(getenv func(string) string) error {
+	for i := range c.Streams {
+		s := &c.Streams[i]
+		sh, err := s.Shard.Resolve(getenv)
+		if err != nil {
+			return fmt.Errorf("stream %q: %w", s.Name, err)
+		}
+		s.Shard = sh
+		tag := fmt.Sprintf("%d-of-%d", sh.Index, max(1, sh.Count))
+		for j := range s.Sinks {
+			s.Sinks[j].Path = strings.ReplaceAll(s.Sinks[j].Path, ShardPlaceholder, tag)
+		}
+	}
+	return nil
+}
+
 func (s *Shard) decodeValue(v any) string {
 	str, ok := v.(string)
 	if !ok {

@@ -102,6 +102,8 @@ type builder struct {
 	plugins []stream.Plugin
 	sinks   []stream.Sink
 	src     *pager.CassandraSource
+	fence   stream.Fence // the lease of the stream's shard (sluice run); nil = none
+	waited  time.Time    // when the fence was found held and waited for; zero = free at once
 }
 
 func (b *builder) problem(line int, sub string, err error) config.Problem {
@@ -128,10 +130,23 @@ func (b *builder) closeAll(ctx context.Context) {
 	for _, s := range b.sinks {
 		_ = s.Sink.Close()
 	}
+	if b.fence != nil {
+		_ = b.fence.Close(ctx)
+		b.fence = nil
+	}
 }
 
 func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	sc := b.sc
+	// The fence first: a process refused its shard's lease opens nothing
+	// (no sink file, no plugin), and one that waited for it loads the
+	// checkpoint its predecessor saved last (stream.New, below).
+	if err := b.takeFence(ctx); err != nil {
+		b.add(b.cfg.Line("checkpoint"), "", err)
+		if b.env.Lease {
+			return stream.Spec{}, newError(b.probs)
+		}
+	}
 	for i, p := range sc.Plugins {
 		v, err := Plugin(ctx, b.env, sc.Name, p)
 		if err != nil {
@@ -160,30 +175,9 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	if err != nil {
 		b.add(b.cfg.Line("checkpoint"), "", fmt.Errorf("checkpoint store: %w", err))
 	}
-	var leases *pager.CassandraLeases
-	if cc := b.cfg.Checkpoint; cc.Store == "cassandra" && cc.LeaseTTL > 0 && b.env.Store == nil {
-		if leases, err = pager.NewCassandraLeases(ctx, b.env.Session, cc.Keyspace, pager.LeaseTable, b.cfg.Cassandra.Consistency.Gocql()); err != nil {
-			b.add(b.cfg.Line("checkpoint"), "", fmt.Errorf("lease table: %w", err))
-		}
-	}
 	if len(b.probs) > 0 {
 		b.closeAll(ctx)
 		return stream.Spec{}, newError(b.probs)
-	}
-	// The fence, last: taken before stream.New loads the checkpoint, so
-	// that a process that waited for the lease resumes from what its
-	// predecessor saved last, not from what was there when it started.
-	var fence stream.Fence
-	var waited time.Time
-	if leases != nil {
-		if fence, err = b.fence(ctx, leases, opts.Shard); err != nil {
-			b.add(b.cfg.Line("checkpoint"), "", err)
-			b.closeAll(ctx)
-			return stream.Spec{}, newError(b.probs)
-		}
-		if l, ok := fence.(*pager.Lease); ok {
-			waited = l.WaitedSince()
-		}
 	}
 	var obs pager.Observer
 	if b.env.Metrics != nil {
@@ -192,7 +186,7 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	cc := b.cfg.Checkpoint
 	return stream.Spec{
 		Name: sc.Name, Source: src, Plan: plan, Paging: opts, Observer: obs,
-		Plugins: b.plugins, Sinks: b.sinks, Store: store, Fence: fence, WaitedSince: waited,
+		Plugins: b.plugins, Sinks: b.sinks, Store: store, Fence: b.fence, WaitedSince: b.waited,
 		Checkpoint: stream.CheckpointPolicy{EveryPages: cc.EveryPages, Interval: cc.Interval, Where: where, StartOver: startOver},
 		Logger:     b.env.Logger, Metrics: b.env.Metrics,
 	}, nil
@@ -318,30 +312,40 @@ func columnsText(s *abi.Schema) string {
 	return strings.Join(parts, ", ")
 }
 
-// fence takes the lease of the stream's shard (sluice run), or (sluice
-// check) says whether run would be refused it now.
-func (b *builder) fence(ctx context.Context, leases *pager.CassandraLeases, shard pager.Shard) (stream.Fence, error) {
+// takeFence opens the lease table when the stream has a fence (store =
+// "cassandra", lease_ttl > 0) and takes the lease of its shard (sluice
+// run), or (sluice check) says whether run would be refused it now.
+func (b *builder) takeFence(ctx context.Context) error {
 	cc := b.cfg.Checkpoint
+	if cc.Store != "cassandra" || cc.LeaseTTL <= 0 || b.env.Store != nil {
+		return nil
+	}
+	leases, err := pager.NewCassandraLeases(ctx, b.env.Session, cc.Keyspace, pager.LeaseTable, b.cfg.Cassandra.Consistency.Gocql())
+	if err != nil {
+		return fmt.Errorf("lease table: %w", err)
+	}
+	shard := b.paging().Shard
 	name := pager.LeaseName(b.sc.Name, shard)
 	if !b.env.Lease {
 		st, err := leases.Holder(ctx, name)
 		if err != nil {
-			return nil, fmt.Errorf("lease table: %w", err)
+			return fmt.Errorf("lease table: %w", err)
 		}
 		if st.Holder != "" && cc.LeaseWait == 0 {
-			return nil, fmt.Errorf("the lease %q in %s is held by %q since %s: sluice run would refuse to run this shard now (another process runs it; lease_wait = \"0s\")",
+			return fmt.Errorf("the lease %q in %s is held by %q since %s: sluice run would refuse to run this shard now (another process runs it; lease_wait = \"0s\")",
 				name, leases.Table(), st.Holder, st.Since.UTC().Format(time.RFC3339))
 		}
-		return nil, nil
+		return nil
 	}
 	l, err := pager.AcquireLease(ctx, leases, name, pager.LeaseOptions{TTL: cc.LeaseTTL, Wait: cc.LeaseWait, Logger: b.env.Logger})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if b.env.Logger != nil {
-		b.env.Logger.Info("fence: lease taken", "stream", b.sc.Name, "lease", name, "holder", l.Holder(), "ttl", cc.LeaseTTL)
+		b.env.Logger.Info("fence: lease taken", "stream", b.sc.Name, "lease", name, "holder", l.Holder(), "ttl", cc.LeaseTTL, "waited", !l.WaitedSince().IsZero())
 	}
-	return l, nil
+	b.fence, b.waited = l, l.WaitedSince()
+	return nil
 }
 
 // store opens the checkpoint store and says how to name and discard a
