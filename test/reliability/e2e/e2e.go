@@ -239,6 +239,7 @@ type Config struct {
 // Stream is one [[stream]] of a Config: a table scan of Keyspace.
 type Stream struct {
 	Name        string
+	Shard       string // "i/N", "auto/N"; "" = none
 	OnError     string
 	Table       string // in ks
 	Columns     []string
@@ -337,6 +338,9 @@ func (c Config) Write(t testing.TB, dir, name string) string {
 		fmt.Fprintf(&b, "\n[[stream]]\nname = %s\n", q(s.Name))
 		if s.OnError != "" {
 			fmt.Fprintf(&b, "on_error = %s\n", q(s.OnError))
+		}
+		if s.Shard != "" {
+			fmt.Fprintf(&b, "shard = %s\n", q(s.Shard))
 		}
 		fmt.Fprintf(&b, "  [stream.source]\n  keyspace = %s\n  table = %s\n", q(Keyspace), q(s.Table))
 		if len(s.Columns) > 0 {
