@@ -198,12 +198,14 @@ const CheckpointTable = "sluice_checkpoints"
 // fingerprints: the shards are running different queries or split plans
 // (another config, or the ring changed between their starts).
 //
-// Concurrency assumptions (why no LWT is needed): each split row and each
-// shard row is written by exactly one process, the shard that owns it
-// (split % N == i), and saves of one shard are made one at a time by its
-// committer. Two processes running the same shard of the same stream, or
-// shards of one stream with different shard counts at the same time, are
-// a misconfiguration: their saves would interleave (last write wins).
+// Concurrency assumptions (why no LWT is needed on these rows): each split
+// row and each shard row is written by exactly one process, the shard that
+// owns it (split % N == i), and saves of one shard are made one at a time
+// by its committer. The fence (Lease, lease.go) enforces the first: a
+// second process for the same shard of the same stream is refused or
+// waits, and a holder that lost its lease stops before its next save.
+// Shards of one stream with different shard counts at the same time are
+// still a misconfiguration: their saves would interleave (last write wins).
 //
 // Safe for concurrent use (it guards its per-stream memory of saved
 // positions with a mutex).

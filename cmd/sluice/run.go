@@ -34,6 +34,7 @@ type runOptions struct {
 	progress string
 	logLevel string
 	cpuprof  string
+	skipDone bool
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
@@ -51,6 +52,7 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 	fs.StringVar(&o.shard, "shard", "", `take shard "i/N" of every stream's token ring (overrides the config); "auto/N" or "auto" (N from the config) takes i from JOB_COMPLETION_INDEX, as set by a Kubernetes Indexed Job`)
 	fs.StringVar(&o.progress, "progress", "", "progress display: auto, on or off (overrides runtime.progress)")
 	fs.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error (overrides runtime.log_level)")
+	fs.BoolVar(&o.skipDone, "skip-completed", false, "a stream (shard) whose last run completed is not scanned again: exit 0 at once (re-running an Indexed Job after some indexes failed)")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -102,6 +104,7 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 	}
 	defer closeEnv()
 	env.Lease = true // run takes each stream's lease; check only looks
+	env.SkipCompleted = o.skipDone
 
 	app := &app{cfg: cfg, pending: pending, env: env, log: log, stderr: stderr, secrets: secrets}
 	streams, err := app.build(ctx)

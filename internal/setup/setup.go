@@ -51,6 +51,9 @@ type Env struct {
 	// check) the lease table is opened and a lease another process holds
 	// is a problem when run would refuse it (lease_wait = 0).
 	Lease bool
+	// SkipCompleted: a stream whose last run completed does nothing
+	// (sluice run -skip-completed).
+	SkipCompleted bool
 }
 
 // Build builds every stream of the config. It returns every problem of
@@ -186,7 +189,7 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	cc := b.cfg.Checkpoint
 	return stream.Spec{
 		Name: sc.Name, Source: src, Plan: plan, Paging: opts, Observer: obs,
-		Plugins: b.plugins, Sinks: b.sinks, Store: store, Fence: b.fence, WaitedSince: b.waited,
+		Plugins: b.plugins, Sinks: b.sinks, Store: store, Fence: b.fence, WaitedSince: b.waited, SkipCompleted: b.env.SkipCompleted,
 		Checkpoint: stream.CheckpointPolicy{EveryPages: cc.EveryPages, Interval: cc.Interval, Where: where, StartOver: startOver},
 		Logger:     b.env.Logger, Metrics: b.env.Metrics,
 	}, nil

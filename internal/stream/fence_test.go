@@ -181,3 +181,26 @@ func TestCompletedWhileWaitingForFence(t *testing.T) {
 		t.Fatalf("%+v, %v", sum, err)
 	}
 }
+
+// TestSkipCompleted: with SkipCompleted a completed shard is left alone;
+// an unfinished one resumes as always.
+func TestSkipCompleted(t *testing.T) {
+	w := newWorld(t, 3, 2, 10)
+	if sum, err := w.run(specOpts{every: 1}); err != nil || !sum.Complete {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+	before, saves := w.d.file("mem:rows"), w.d.saves
+	sp := w.spec(specOpts{every: 1})
+	sp.SkipCompleted = true
+	s, err := New(context.Background(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Run(context.Background(), nil)
+	if err != nil || !sum.Complete || sum.Pages != 0 || !strings.Contains(sum.Resume, "its last run completed (skipped)") {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+	if string(w.d.file("mem:rows")) != string(before) || w.d.saves != saves {
+		t.Fatal("a skipped stream touched its output or checkpoint")
+	}
+}

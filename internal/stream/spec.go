@@ -51,6 +51,11 @@ type Spec struct {
 	// nothing to do (Run returns at once, complete, writing nothing),
 	// instead of starting the scan of the shard over.
 	WaitedSince time.Time
+	// SkipCompleted: when the loaded checkpoint is complete, do nothing
+	// (as after WaitedSince) instead of starting a new run: re-running an
+	// Indexed Job after some of its indexes failed resumes those and
+	// leaves the completed shards alone.
+	SkipCompleted bool
 
 	// Workers is the number of plugin chains run in parallel (each on its
 	// own goroutine); 0 = one per split paged at the same time:

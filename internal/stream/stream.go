@@ -118,6 +118,11 @@ func New(ctx context.Context, spec Spec) (_ *Stream, err error) {
 		s.doneBy = cp
 		return s, nil
 	}
+	if cp != nil && cp.Done() && spec.SkipCompleted {
+		s.log.Info("the last run of this shard completed; skipping it (-skip-completed)", "saved_at", cp.SavedAt, "rows", cp.Rows())
+		s.doneBy = cp
+		return s, nil
+	}
 	if cp != nil && cp.Done() {
 		s.log.Info("the previous run of this stream completed; starting a new run", "saved_at", cp.SavedAt)
 		cp = nil
