@@ -192,3 +192,105 @@ func TestScaleOutIndexedJob(t *testing.T) {
 		t.Logf("verify report:\n%s", v.Stdout)
 	}
 }
+
+// The fence end to end: while index 0 runs, its lease is stolen with plain
+// CQL (as an operator or a second pod that found it expired would hold
+// it). Within one renewal (TTL/3 = 1 s) the process stops with "fence:
+// lost the lease", exit 1, and saves no checkpoint after that: the shard's
+// checkpoint stops moving. The thief's row is left alone, and once it is
+// gone a rerun resumes and completes the shard exactly.
+func TestScaleOutLeaseStolenMidRun(t *testing.T) {
+	ensureEvents(t, scaleTable, scaleRows)
+	s := session(t)
+	ctx := ctxT(t)
+	const stream = "scaleout_stolen"
+	st, err := pager.NewCassandraStore(ctx, s, ks, scaleCPTable, pager.Shard{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, stream); err != nil {
+		t.Fatal(err)
+	}
+	lease := pager.LeaseName(stream, pager.Shard{Index: 0, Count: 2})
+	if _, err := pager.NewCassandraLeases(ctx, s, ks, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Query("DELETE FROM "+ks+"."+pager.LeaseTable+" WHERE name = ?", lease).Exec(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	conf := func(name string, rate float64) string {
+		return cfg{Store: "cassandra", CPTable: scaleCPTable, EveryPages: 1, LeaseTTL: "3s", LeaseWait: "10s", Streams: []streamCfg{{
+			Name: stream, Shard: "auto/2", Table: scaleTable, PageSize: scalePage, Concurrency: 2, Splits: 8, RatePages: rate,
+			Sinks: []sinkCfg{{Format: "jsonl", Path: "out/{shard}.jsonl"}},
+		}}}.Write(t, dir, name)
+	}
+	path := conf("stolen.toml", 2)
+	fast := conf("fast.toml", 0) // the same stream without the rate limit, for the reruns
+	pages := func() (n int64) {
+		it := s.Query("SELECT split, page_count FROM "+ks+"."+scaleCPTable+" WHERE stream = ?", stream).Iter()
+		var split int
+		var p int64
+		for it.Scan(&split, &p) {
+			if split >= 0 && split%2 == 0 {
+				n += p
+			}
+		}
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	p := start(t, dir, index(0), "run", "-config", path)
+	for pages() < 3 {
+		if p.Exited() {
+			res := p.Wait(t)
+			t.Fatalf("ended before the steal (exit %d):\n%s", res.Code, tail(res.Stderr, 20))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stolenAt := time.Now()
+	if err := s.Query("UPDATE "+ks+"."+pager.LeaseTable+" USING TTL 4 SET holder = 'thief' WHERE name = ?", lease).Exec(); err != nil {
+		t.Fatal(err)
+	}
+	atSteal := pages()
+	res := p.Wait(t)
+	stopped := time.Since(stolenAt)
+	if res.Code != 1 || !strings.Contains(res.Stderr, "fence: lost the lease") || !strings.Contains(res.Stderr, `now held by \"thief\"`) && !strings.Contains(res.Stderr, `now held by "thief"`) {
+		t.Fatalf("after the steal: exit %d, want 1 and the fence's error:\n%s", res.Code, tail(res.Stderr, 20))
+	}
+	after := pages()
+	// Renewals every second at 2 pages/s: at most ~2 pages between the
+	// steal and the renewer's verdict, none after it.
+	if after-atSteal > 3 {
+		t.Fatalf("the stale holder saved %d more pages after its lease was stolen (stopped after %s)", after-atSteal, stopped)
+	}
+	time.Sleep(time.Second)
+	if again := pages(); again != after {
+		t.Fatalf("the checkpoint moved after the process ended: %d → %d", after, again)
+	}
+	var holder string
+	if err := s.Query("SELECT holder FROM "+ks+"."+pager.LeaseTable+" WHERE name = ?", lease).Scan(&holder); err != nil || holder != "thief" {
+		t.Fatalf("the thief's lease: holder %q, %v", holder, err)
+	}
+	t.Logf("lease stolen after %d pages; the holder stopped %s later, with %d pages saved (+%d)", atSteal, stopped.Round(time.Millisecond), after, after-atSteal)
+
+	// The thief's row expires (TTL 4 s); a rerun waits for it and resumes.
+	res = run(t, dir, index(0), "run", "-config", fast)
+	if res.Code != 0 || !strings.Contains(res.Stderr, "(resumed from checkpoint)") {
+		t.Fatalf("rerun: exit %d:\n%s", res.Code, tail(res.Stderr, 20))
+	}
+	res = run(t, dir, index(1), "run", "-config", fast)
+	if res.Code != 0 {
+		t.Fatalf("index 1: exit %d:\n%s", res.Code, tail(res.Stderr, 20))
+	}
+	var union []byte
+	for _, f := range []string{"0-of-2", "1-of-2"} {
+		union = append(union, readFile(t, filepath.Join(dir, "out", f+".jsonl"))...)
+	}
+	checkIDs(t, jsonlIDs(t, union), scaleRows)
+	v := run(t, dir, nil, "verify", "-config", path)
+	if v.Code != 0 || !strings.Contains(v.Stdout, "0 range(s) differ") {
+		t.Fatalf("verify: exit %d:\n%s\n%s", v.Code, v.Stdout, tail(v.Stderr, 10))
+	}
+}
