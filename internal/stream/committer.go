@@ -28,6 +28,9 @@ type committer struct {
 	states   map[int]map[int][]byte
 	lastSave time.Time
 	pages    int // pages committed since the last checkpoint
+	// written counts the rows given to each sink, by split (-1: flush
+	// outputs), over the whole run: saved with every checkpoint.
+	written map[string]map[int]uint64
 	// last is the checkpoint a rerun resumes from: the last one saved in
 	// this run, or the one this run resumed from; nil = none.
 	last *pager.Checkpoint
@@ -42,8 +45,16 @@ type commitOutcome struct {
 
 func newCommitter(s *Stream, results <-chan result, workers int, cancel context.CancelCauseFunc) *committer {
 	c := &committer{s: s, progress: s.pg.Progress(), results: results, workers: workers, cancel: cancel,
-		states: map[int]map[int][]byte{}, lastSave: time.Now()}
+		states: map[int]map[int][]byte{}, lastSave: time.Now(), written: map[string]map[int]uint64{}}
+	for _, sk := range s.spec.Sinks {
+		c.written[sk.Name] = map[int]uint64{}
+	}
 	if rp := s.resume; rp != nil {
+		for name, m := range rp.written {
+			if c.written[name] != nil {
+				c.written[name] = m
+			}
+		}
 		c.last = rp.cp
 		for w, st := range rp.states {
 			c.states[w] = st
@@ -167,6 +178,11 @@ func (c *committer) apply(ctx context.Context, r result) error {
 				if err := sk.Sink.Write(ctx, b.Page(), b.Selection()); err != nil {
 					return fmt.Errorf("stream %q sink %q: %s: %w", s.spec.Name, sk.Name, resultText(r), err)
 				}
+				split := -1
+				if !r.last {
+					split = r.d.Split.Index
+				}
+				c.written[sk.Name][split] += uint64(b.Rows())
 				if m := s.spec.Metrics; m != nil {
 					m.RowsWritten.WithLabelValues(s.spec.Name, sk.Name).Add(float64(b.Rows()))
 				}
@@ -286,6 +302,7 @@ func (c *committer) save(ctx context.Context) error {
 		if off := sk.Sink.Position(); off != nil {
 			extra[sinkKey(sk.Name)] = off
 		}
+		extra[WrittenKey(sk.Name)] = encodeWritten(c.written[sk.Name])
 	}
 	for w, st := range c.states {
 		for i, b := range st {

@@ -204,3 +204,40 @@ func TestSkipCompleted(t *testing.T) {
 		t.Fatal("a skipped stream touched its output or checkpoint")
 	}
 }
+
+// TestWrittenCountsSurviveResume: the rows given to each sink, by split,
+// are saved with every checkpoint and carried over a crash and resume, so
+// the final checkpoint's counts equal the rows of the output.
+func TestWrittenCountsSurviveResume(t *testing.T) {
+	w := newWorld(t, 4, 3, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.d.afterSave = func(n int) {
+		if n == 5 {
+			w.d.crash()
+			cancel()
+		}
+	}
+	s, err := New(context.Background(), w.spec(specOpts{every: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = s.Run(ctx, nil)
+	w.d.reboot()
+	if sum, err := w.run(specOpts{every: 1}); err != nil || !sum.Complete || !sum.Resumed {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+	rows, _ := out(w.d.file("mem:rows"))
+	cp := w.d.cps["s"]
+	written := DecodeWritten(cp.Extra[WrittenKey("rows")])
+	var total uint64
+	for split, n := range written {
+		if split < 0 || split >= 4 || n != 30 {
+			t.Errorf("split %d: %d rows written, want 30", split, n)
+		}
+		total += n
+	}
+	if total != uint64(len(rows)) || len(rows) != 120 {
+		t.Fatalf("written %v (total %d), output %d rows", written, total, len(rows))
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/stream"
 	"github.com/sluicehq/sluice/pager"
 )
 
@@ -88,6 +89,9 @@ type Shard struct {
 	SavedAt      time.Time
 	Splits       int
 	Rows         uint64
+	// Written is the rows given to each sink (all splits, flush outputs
+	// included); nil for a checkpoint of an older sluice.
+	Written map[string]uint64
 }
 
 // Diff is a range whose rows differ between the scan and now.
@@ -96,7 +100,8 @@ type Diff struct {
 	Shard                  int // of the scan
 	ScanRows, NowRows      uint64
 	ScanDigest, NowDigest  uint64
-	DigestKnown            bool // the checkpoint has a digest
+	DigestKnown            bool              // the checkpoint has a digest
+	Written                map[string]uint64 // rows the scan gave each sink from this range
 	countDiffers, digDiffs bool
 }
 
@@ -111,6 +116,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	owner := map[int]int{} // split -> shard index
 	var splits []pager.Split
 	expect := map[int]pager.Position{}
+	written := map[int]map[string]uint64{} // split -> sink -> rows
 	fps := map[string][]int{}
 	for k, cp := range in.Checkpoints {
 		sh := Shard{Index: k, Count: n}
@@ -120,6 +126,22 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 			continue
 		}
 		sh.Found, sh.Done, sh.Run, sh.SavedAt, sh.Splits, sh.Rows = true, cp.Done(), cp.Run, cp.SavedAt, len(cp.Positions), cp.Rows()
+		for k, b := range cp.Extra {
+			name, ok := strings.CutPrefix(k, stream.WrittenPrefix)
+			if !ok {
+				continue
+			}
+			if sh.Written == nil {
+				sh.Written = map[string]uint64{}
+			}
+			for split, n := range stream.DecodeWritten(b) {
+				sh.Written[name] += n
+				if written[split] == nil {
+					written[split] = map[string]uint64{}
+				}
+				written[split][name] += n
+			}
+		}
 		rep.Shards = append(rep.Shards, sh)
 		rep.ScanRows += cp.Rows()
 		fps[cp.Fingerprint] = append(fps[cp.Fingerprint], k)
@@ -212,7 +234,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 			rep.NoDigest++
 		}
 		diff := Diff{Split: d.Split, Shard: owner[pos.Split], ScanRows: want.Rows, NowRows: pos.Rows,
-			ScanDigest: want.Digest, NowDigest: pos.Digest, DigestKnown: known}
+			ScanDigest: want.Digest, NowDigest: pos.Digest, DigestKnown: known, Written: written[pos.Split]}
 		diff.countDiffers = want.Rows != pos.Rows
 		diff.digDiffs = known && want.Digest != pos.Digest
 		if diff.countDiffers || diff.digDiffs {
@@ -226,6 +248,24 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	rep.RereadDone = true
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// writtenText renders rows written by sink: "; written: out 120, dlq 3".
+func writtenText(m map[string]uint64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return "; rows written: " + strings.Join(parts, ", ")
 }
 
 func mapsKeys(m map[string][]int) func(func(string) bool) {
@@ -250,7 +290,7 @@ func (r *Report) Write(w io.Writer) {
 			if !s.Done {
 				state = "UNFINISHED"
 			}
-			fmt.Fprintf(w, "  shard %d/%d: %s, run %s, saved at %s, %d splits, %d rows\n", s.Index, s.Count, state, s.Run, s.SavedAt.Format(time.RFC3339), s.Splits, s.Rows)
+			fmt.Fprintf(w, "  shard %d/%d: %s, run %s, saved at %s, %d splits, %d rows read%s\n", s.Index, s.Count, state, s.Run, s.SavedAt.Format(time.RFC3339), s.Splits, s.Rows, writtenText(s.Written))
 		}
 	}
 	for _, p := range r.Problems {
@@ -282,6 +322,6 @@ func (r *Report) Write(w io.Writer) {
 		if d.digDiffs {
 			what = append(what, fmt.Sprintf("digest %016x when scanned, %016x now", d.ScanDigest, d.NowDigest))
 		}
-		fmt.Fprintf(w, "  DIFFERS: %s (scan shard %d): %s\n", d.Split, d.Shard, strings.Join(what, "; "))
+		fmt.Fprintf(w, "  DIFFERS: %s (scan shard %d): %s%s\n", d.Split, d.Shard, strings.Join(what, "; "), writtenText(d.Written))
 	}
 }

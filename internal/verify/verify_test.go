@@ -159,3 +159,20 @@ func TestVerifyRefusesIncompleteScans(t *testing.T) {
 		t.Fatalf("report:\n%s", b.String())
 	}
 }
+
+func TestVerifyReportsRowsWritten(t *testing.T) {
+	src, plan := fixture(t)
+	cp := scan(t, src, plan, pager.Shard{}, 0)
+	cp.Extra = map[string][]byte{"written/out": []byte(`{"0":60,"1":60,"2":60,"3":60,"4":60,"5":55,"-1":4}`)}
+	src.Pages[5][0] = src.Pages[5][0][1:]
+	rep, err := Run(context.Background(), input(src, plan, cp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	rep.Write(&b)
+	if rep.Shards[0].Written["out"] != 359 || !strings.Contains(b.String(), "360 rows read; rows written: out 359") ||
+		!strings.Contains(b.String(), "now; rows written: out 55") {
+		t.Fatalf("report:\n%s", b.String())
+	}
+}
