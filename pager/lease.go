@@ -21,7 +21,8 @@ import (
 // A lease is a row of a LeaseStore with a holder and a TTL. AcquireLease
 // takes it when nobody holds it (or waits, up to a bound, for the holder
 // to let go or to die and its row to expire) and starts one goroutine, the
-// renewer, that extends it every TTL/3 while the process runs. The
+// renewer, that extends it every TTL/4 while the process runs (sooner after
+// a failed attempt). The
 // committer asks Lease.Check before every sink write and every checkpoint:
 // Check reads two atomics the renewer writes (no lock, no I/O on the hot
 // path) and fails once the lease was taken by another holder or could not
@@ -75,7 +76,7 @@ type LeaseStore interface {
 
 // LeaseOptions configure AcquireLease.
 type LeaseOptions struct {
-	// TTL is the lease's time to live; it is renewed every TTL/3. > 0.
+	// TTL is the lease's time to live; it is renewed every TTL/4. > 0.
 	TTL time.Duration
 	// Wait is how long AcquireLease waits for a held lease before it
 	// returns an error wrapping ErrLeaseHeld; 0 = not at all.
@@ -198,7 +199,7 @@ func AcquireLease(ctx context.Context, store LeaseStore, name string, opts Lease
 		if waited >= opts.Wait {
 			return nil, &LeaseError{Name: name, Holder: st.Holder, Since: st.Since, Waited: waited.Round(time.Millisecond)}
 		}
-		l.sleep(ctx, min(l.ttl/3, opts.Wait-waited))
+		l.sleep(ctx, min(l.ttl/4, opts.Wait-waited))
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("fence: waiting for the lease %q held by %q: %w", name, st.Holder, err)
 		}
@@ -228,14 +229,18 @@ func (l *Lease) validUntil(sent time.Time) int64 {
 // TTL/10.
 func LeaseGuard(ttl time.Duration) time.Duration { return time.Second + ttl/10 }
 
-// renew is the renewer goroutine: every TTL/3 it extends the lease; it
+// renew is the renewer goroutine: every TTL/4 it extends the lease (half
+// that after a failed attempt, each attempt bounded by TTL/4), so that a
+// lease of TTL t gets about three attempts before its local deadline; it
 // stops when the lease is taken by another holder or has expired.
 func (l *Lease) renew(ctx context.Context) {
 	defer close(l.done)
-	every := l.ttl / 3
+	every := l.ttl / 4
+	wait := every
 	var lastErr error
 	for {
-		l.sleep(ctx, every)
+		l.sleep(ctx, wait)
+		wait = every
 		if ctx.Err() != nil {
 			return
 		}
@@ -257,6 +262,7 @@ func (l *Lease) renew(ctx context.Context) {
 		case err != nil:
 			// Transient: the local deadline stops the writes if it lasts.
 			lastErr = err
+			wait = every / 2
 			l.log.Warn("fence: renewing the lease failed; retrying", "lease", l.name, "err", err)
 		case st.Held:
 			lastErr = nil

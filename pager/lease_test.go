@@ -280,6 +280,7 @@ func TestLeaseLocalDeadlineBeforeExpiry(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeLeases()
 	s := newStepper(f)
+	start := f.clock()
 	l, err := AcquireLease(ctx, f, "st/shard 0/1", leaseOpts(f, s, "a"))
 	if err != nil {
 		t.Fatal(err)
@@ -288,14 +289,14 @@ func TestLeaseLocalDeadlineBeforeExpiry(t *testing.T) {
 	f.mu.Lock()
 	f.renewErr = errors.New("no host available")
 	f.mu.Unlock()
-	s.tick(t) // +10s: renewal fails
+	s.tick(t) // +7.5s: renewal fails
 	settle(t, l, s, f, 1)
-	s.tick(t) // +20s: fails again
+	s.tick(t) // +11.25s (retried sooner): fails again
 	settle(t, l, s, f, 2)
 	if err := l.Check(); err != nil {
-		t.Fatalf("at +20s of 30s: %v", err)
+		t.Fatalf("at +11.25s of 30s: %v", err)
 	}
-	f.advance(6 * time.Second) // +26s: the deadline (30s − 1s − 3s)
+	f.advance(start.Add(26 * time.Second).Sub(f.clock())) // +26s: the deadline (30s − 1s − 3s)
 	err = l.Check()
 	if !errors.Is(err, ErrLeaseLost) || !strings.Contains(err.Error(), "not renewed within its TTL") {
 		t.Fatalf("at +26s: %v", err)

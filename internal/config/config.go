@@ -92,7 +92,7 @@ type Checkpoint struct {
 	Table      string        `toml:"table" doc:"Table of the cassandra store (created if missing)."`
 	Interval   time.Duration `toml:"interval" doc:"Save a checkpoint at least this often; 0 = only by every_pages." min:"0s"`
 	EveryPages int           `toml:"every_pages" doc:"Also save a checkpoint every N pages; 0 = only by interval." min:"0"`
-	LeaseTTL   time.Duration `toml:"lease_ttl" doc:"With store = \"cassandra\": each run holds a lease on its stream and shard (a lightweight transaction in table sluice_leases, renewed every lease_ttl/3), so two processes never run the same shard; a holder that cannot renew stops before its next page. 0 = no lease." min:"0s"`
+	LeaseTTL   time.Duration `toml:"lease_ttl" doc:"With store = \"cassandra\": each run holds a lease on its stream and shard (a lightweight transaction in table sluice_leases, renewed every lease_ttl/4; at least 5s), so two processes never run the same shard; a holder that cannot renew stops before its next page. 0 = no lease." min:"0s"`
 	LeaseWait  time.Duration `toml:"lease_wait" doc:"How long a run waits for a lease another process holds before it exits with an error naming the holder; 0 = exit at once. Longer than lease_ttl, a process restarted after a crash takes over its own dead predecessor's lease once it expires; a process that waited and finds the shard completed by the holder exits 0 without doing anything." min:"0s"`
 }
 

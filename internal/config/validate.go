@@ -129,8 +129,8 @@ func (d *decoder) validateCheckpoint(c *Checkpoint, l loc) {
 		if d.isSet(l.key("dir")) {
 			d.addf(l.key("dir"), "is only used when store = \"file\"")
 		}
-		if c.LeaseTTL > 0 && c.LeaseTTL < 3*time.Second {
-			d.addf(l.key("lease_ttl"), "%s is too short: the lease is renewed every lease_ttl/3 and a renewal is a lightweight transaction (several round trips); use at least 3s, or 0 for no lease", c.LeaseTTL)
+		if c.LeaseTTL > 0 && c.LeaseTTL < 5*time.Second {
+			d.addf(l.key("lease_ttl"), "%s is too short: a holder stops trusting its lease 1s + lease_ttl/10 before it expires and renews it every lease_ttl/4 with a lightweight transaction (several round trips), so a shorter TTL leaves no room for a slow renewal; use at least 5s, or 0 for no lease", c.LeaseTTL)
 		}
 	case "none":
 		for _, k := range []string{"dir", "keyspace", "table", "interval", "every_pages", "lease_ttl", "lease_wait"} {

@@ -225,8 +225,8 @@ type Config struct {
 	CheckpointDir string   // default: <dir>/checkpoints
 	Store         string   // default "file"
 	CPTable       string   // checkpoint.table (cassandra store)
-	LeaseTTL      string   // checkpoint.lease_ttl (cassandra store); default "3s", so a rerun after SIGKILL waits little
-	LeaseWait     string   // checkpoint.lease_wait (cassandra store); default "10s"
+	LeaseTTL      string   // checkpoint.lease_ttl (cassandra store); default "8s", so a rerun after SIGKILL waits little
+	LeaseWait     string   // checkpoint.lease_wait (cassandra store); default "20s"
 	EveryPages    int
 	Interval      string // default "1h": only every_pages saves
 	MaxConcurrent int
@@ -316,10 +316,10 @@ func (c Config) Write(t testing.TB, dir, name string) string {
 		}
 		ttl, wait := c.LeaseTTL, c.LeaseWait
 		if ttl == "" {
-			ttl = "3s"
+			ttl = "8s"
 		}
 		if wait == "" {
-			wait = "10s"
+			wait = "20s"
 		}
 		fmt.Fprintf(&b, "lease_ttl = %s\nlease_wait = %s\n", q(ttl), q(wait))
 	}
