@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -97,5 +99,73 @@ shard = "auto/2"
 	// run released its lease at the end: the table has no holder left.
 	if st, err := leases.Holder(ctx, name); err != nil || st.Holder != "" {
 		t.Fatalf("after run: holder %q, %v", st.Holder, err)
+	}
+}
+
+// A run waiting for a lease another process holds stops at SIGTERM (exit
+// 130) instead of waiting out lease_wait.
+func TestRunWaitingForLeaseStopsOnSignal(t *testing.T) {
+	ks := checkTable(t)
+	s := testutil.Session(t)
+	dir := t.TempDir()
+	const stream = "fenced_wait"
+	cfg := filepath.Join(dir, "sluice.toml")
+	body := fmt.Sprintf(`[cassandra]
+hosts = [%q]
+consistency = "ONE"
+[runtime]
+cache_dir = ""
+progress = "off"
+[checkpoint]
+store = "cassandra"
+keyspace = %q
+every_pages = 1
+lease_ttl = "30s"
+lease_wait = "5m"
+[[stream]]
+name = %q
+  [stream.source]
+  keyspace = %q
+  table = "users"
+  [[stream.sink]]
+  type = "file"
+  format = "jsonl"
+  path = "out.jsonl"
+`, testutil.Host(), ks, stream, ks)
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	leases, err := pager.NewCassandraLeases(ctx, s, ks, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := pager.LeaseName(stream, pager.Shard{})
+	_ = leases.DeleteLease(ctx, name)
+	other, err := pager.AcquireLease(ctx, leases, name, pager.LeaseOptions{TTL: 30 * time.Second, Holder: "pod-other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	bin := filepath.Join(t.TempDir(), "sluice")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "run", "-config", cfg)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // well into its wait for pod-other's lease
+	start := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	if code != 130 || time.Since(start) > 10*time.Second || !strings.Contains(errb.String(), "interrupted by terminated while starting") {
+		t.Fatalf("exit %d after %s (%v):\n%s", code, time.Since(start), err, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.jsonl")); err == nil {
+		t.Fatal("the interrupted run opened its sink file")
 	}
 }

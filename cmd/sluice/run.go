@@ -107,7 +107,36 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 	env.SkipCompleted = o.skipDone
 
 	app := &app{cfg: cfg, pending: pending, env: env, log: log, stderr: stderr, secrets: secrets}
+	// A signal while the streams are built (a wait for a lease another
+	// process holds can last lease_wait) aborts the start: nothing has
+	// been written yet.
+	building := make(chan struct{})
+	buildWatch := make(chan struct{})
+	go func() {
+		defer close(buildWatch)
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGHUP {
+					continue // nothing runs yet: the config is read as it is now
+				}
+				log.Warn("interrupted while starting", "signal", sig.String())
+				abort(fmt.Errorf("interrupted by %s while starting", sig))
+				return
+			case <-building:
+				return
+			}
+		}
+	}()
 	streams, err := app.build(ctx)
+	close(building)
+	<-buildWatch
+	if ctx.Err() != nil {
+		for _, s := range streams {
+			s.Close(ctx)
+		}
+		return interruptedError{fmt.Sprintf("%v; nothing was written", context.Cause(ctx))}
+	}
 	if err != nil {
 		return err
 	}
