@@ -296,3 +296,82 @@ func TestScaleOutLeaseStolenMidRun(t *testing.T) {
 		t.Fatalf("verify: exit %d:\n%s\n%s", v.Code, v.Stdout, tail(v.Stderr, 10))
 	}
 }
+
+// verify against the real node on a table that changes after the scan:
+// one row updated and one deleted (with plain CQL) are reported as the
+// ranges holding them — a digest difference and a count difference —
+// with exit 1; the other ranges are identical.
+func TestVerifyFindsChangedRanges(t *testing.T) {
+	s := session(t)
+	ctx := ctxT(t)
+	const table, stream, n = "verify_changes", "verify_changes", 3000
+	for _, q := range []string{
+		"DROP TABLE IF EXISTS " + ks + "." + table,
+		"CREATE TABLE " + ks + "." + table + " (id int PRIMARY KEY, v text)",
+	} {
+		if err := s.Query(q).Exec(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parallel(t, n, func(i int) error {
+		return s.Query("INSERT INTO "+ks+"."+table+" (id, v) VALUES (?, ?)", i, fmt.Sprintf("value %d", i)).Exec()
+	})
+	st, err := pager.NewCassandraStore(ctx, s, ks, scaleCPTable, pager.Shard{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, stream); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := cfg{Store: "cassandra", CPTable: scaleCPTable, EveryPages: 1, Streams: []streamCfg{{
+		Name: stream, Shard: "auto/2", Table: table, PageSize: 500, Concurrency: 2, Splits: 8,
+		Sinks: []sinkCfg{{Format: "jsonl", Path: "out/{shard}.jsonl"}},
+	}}}.Write(t, dir, "v.toml")
+	for i := range 2 {
+		if res := run(t, dir, index(i), "run", "-config", path); res.Code != 0 {
+			t.Fatalf("index %d: exit %d:\n%s", i, res.Code, tail(res.Stderr, 20))
+		}
+	}
+	v := run(t, dir, nil, "verify", "-config", path)
+	if v.Code != 0 || !strings.Contains(v.Stdout, "0 range(s) differ") {
+		t.Fatalf("verify before the changes: exit %d:\n%s%s", v.Code, v.Stdout, tail(v.Stderr, 10))
+	}
+	var tokUpd, tokDel int64
+	if err := s.Query("SELECT token(id) FROM "+ks+"."+table+" WHERE id = 17").Scan(&tokUpd); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Query("SELECT token(id) FROM "+ks+"."+table+" WHERE id = 2500").Scan(&tokDel); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"UPDATE " + ks + "." + table + " SET v = 'changed' WHERE id = 17",
+		"DELETE FROM " + ks + "." + table + " WHERE id = 2500",
+	} {
+		if err := s.Query(q).Exec(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v = run(t, dir, nil, "verify", "-config", path)
+	if v.Code != 1 || strings.Count(v.Stdout, "DIFFERS:") < 1 || !strings.Contains(v.Stdout, fmt.Sprintf("%d rows now, %d when scanned", n-1, n)) {
+		t.Fatalf("verify after the changes: exit %d, want 1:\n%s%s", v.Code, v.Stdout, tail(v.Stderr, 10))
+	}
+	// Each changed row's token is inside a reported range: (lo, hi].
+	for _, tok := range []int64{tokUpd, tokDel} {
+		found := false
+		for _, l := range strings.Split(v.Stdout, "\n") {
+			var idx int
+			var lo, hi int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(l), "DIFFERS: split %d (%d, %d]", &idx, &lo, &hi); err == nil && lo < tok && tok <= hi {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("no reported range holds token %d:\n%s", tok, v.Stdout)
+		}
+	}
+	if !strings.Contains(v.Stdout, "(-1)") || !strings.Contains(v.Stdout, "digest ") {
+		t.Fatalf("want a count difference (-1) and a digest difference:\n%s", v.Stdout)
+	}
+	t.Logf("verify after an update and a delete:\n%s", v.Stdout)
+}
