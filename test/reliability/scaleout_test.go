@@ -338,10 +338,10 @@ func TestVerifyFindsChangedRanges(t *testing.T) {
 		t.Fatalf("verify before the changes: exit %d:\n%s%s", v.Code, v.Stdout, tail(v.Stderr, 10))
 	}
 	var tokUpd, tokDel int64
-	if err := s.Query("SELECT token(id) FROM "+ks+"."+table+" WHERE id = 17").Scan(&tokUpd); err != nil {
+	if err := s.Query("SELECT token(id) FROM " + ks + "." + table + " WHERE id = 17").Scan(&tokUpd); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Query("SELECT token(id) FROM "+ks+"."+table+" WHERE id = 2500").Scan(&tokDel); err != nil {
+	if err := s.Query("SELECT token(id) FROM " + ks + "." + table + " WHERE id = 2500").Scan(&tokDel); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
