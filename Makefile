@@ -2,7 +2,7 @@
 # Both install what they need (scripts/install-deps), start a local Cassandra
 # if none answers (scripts/cassandra), and leave it running for the next call;
 # `scripts/cassandra stop` stops it.
-.PHONY: all build plugins plugins-check plugins-test fuzz-smoke test-restart test test-go run deps cassandra kafka demo-data bench bench-smoke fmt vet clean
+.PHONY: test-manifests all build plugins plugins-check plugins-test fuzz-smoke test-restart test test-go run deps cassandra kafka demo-data bench bench-smoke fmt vet clean
 
 GO        ?= go
 TESTFLAGS ?= -race -count=1 -timeout 30m
@@ -45,7 +45,7 @@ run:
 	@bin/sluice run -config $(CONFIG)
 
 ## test: the whole suite, with integration tests against the real node
-test: deps build plugins-check plugins-test cassandra kafka vet test-go fuzz-smoke bench-smoke test-restart
+test: deps build plugins-check plugins-test cassandra kafka vet test-go test-manifests fuzz-smoke bench-smoke test-restart
 
 vet:
 	$(GO) vet ./...
@@ -53,6 +53,11 @@ vet:
 # test/restart restarts the shared node, so test-restart runs it alone, last.
 test-go:
 	$(GO) test $(TESTFLAGS) $$($(GO) list ./... | grep -v '/test/restart$$')
+
+## test-manifests: the Kubernetes manifests of deploy/kubernetes, decoded strictly into
+#  the API types (k8s.io/api, a module of that folder's own) and checked against the config
+test-manifests:
+	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test $(TESTFLAGS) ./...
 
 ## bench-smoke: a small run of the side-by-side benchmark, so the script keeps working
 bench-smoke:

@@ -561,7 +561,8 @@ func (p *Pager) runSplit(ctx context.Context, pos Position) {
 			return
 		}
 		np := Position{Split: sp.Index, Lo: sp.Lo, Hi: sp.Hi, Whole: sp.Whole,
-			PageState: next, Done: len(next) == 0, Pages: pos.Pages + 1, Rows: pos.Rows + uint64(rows)}
+			PageState: next, Done: len(next) == 0, Pages: pos.Pages + 1, Rows: pos.Rows + uint64(rows),
+			Digest: pos.Digest + PageDigest(page)}
 		p.stats.pages.Add(1)
 		p.stats.rows.Add(uint64(rows))
 		p.stats.bytes.Add(uint64(len(page.Data)))

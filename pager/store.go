@@ -198,12 +198,14 @@ const CheckpointTable = "sluice_checkpoints"
 // fingerprints: the shards are running different queries or split plans
 // (another config, or the ring changed between their starts).
 //
-// Concurrency assumptions (why no LWT is needed): each split row and each
-// shard row is written by exactly one process, the shard that owns it
-// (split % N == i), and saves of one shard are made one at a time by its
-// committer. Two processes running the same shard of the same stream, or
-// shards of one stream with different shard counts at the same time, are
-// a misconfiguration: their saves would interleave (last write wins).
+// Concurrency assumptions (why no LWT is needed on these rows): each split
+// row and each shard row is written by exactly one process, the shard that
+// owns it (split % N == i), and saves of one shard are made one at a time
+// by its committer. The fence (Lease, lease.go) enforces the first: a
+// second process for the same shard of the same stream is refused or
+// waits, and a holder that lost its lease stops before its next save.
+// Shards of one stream with different shard counts at the same time are
+// still a misconfiguration: their saves would interleave (last write wins).
 //
 // Safe for concurrent use (it guards its per-stream memory of saved
 // positions with a mutex).
@@ -250,6 +252,7 @@ var checkpointColumns = []struct{ name, typ string }{
 	{"done", "boolean"},
 	{"page_count", "bigint"},
 	{"row_count", "bigint"},
+	{"digest", "bigint"},
 	{"shard_count", "int"},
 	{"position_count", "int"},
 	{"extra", "frozen<map<text, blob>>"},
@@ -345,6 +348,7 @@ type checkpointRow struct {
 	state            []byte
 	done             *bool // nil: not written (a shard row of an older sluice)
 	pages, rows      int64
+	digest           int64
 	shardCount       int
 	positionCount    int // 0: not written (an older sluice)
 	extra            map[string][]byte
@@ -353,13 +357,13 @@ type checkpointRow struct {
 
 // readRows returns every row of the stream's partition, by split.
 func (s *CassandraStore) readRows(ctx context.Context, stream string) ([]checkpointRow, error) {
-	it := s.session.Query("SELECT split, version, run, fingerprint, lo, hi, whole, page_state, done, page_count, row_count, shard_count, position_count, extra, saved_at FROM "+
+	it := s.session.Query("SELECT split, version, run, fingerprint, lo, hi, whole, page_state, done, page_count, row_count, digest, shard_count, position_count, extra, saved_at FROM "+
 		s.table()+" WHERE stream = ?", stream).WithContext(ctx).Consistency(s.consistency).Iter()
 	var out []checkpointRow
 	for {
 		var r checkpointRow
 		if !it.Scan(&r.split, &r.version, &r.run, &r.fingerprint, &r.lo, &r.hi, &r.whole, &r.state, &r.done,
-			&r.pages, &r.rows, &r.shardCount, &r.positionCount, &r.extra, &r.savedAt) {
+			&r.pages, &r.rows, &r.digest, &r.shardCount, &r.positionCount, &r.extra, &r.savedAt) {
 			break
 		}
 		out = append(out, r)
@@ -410,7 +414,7 @@ func (s *CassandraStore) Load(ctx context.Context, stream string) (*Checkpoint, 
 		}
 		fps[r.fingerprint] = append(fps[r.fingerprint], r.split)
 		pos := Position{Split: r.split, Lo: r.lo, Hi: r.hi, Whole: r.whole, PageState: r.state,
-			Done: r.done != nil && *r.done, Pages: uint64(r.pages), Rows: uint64(r.rows)}
+			Done: r.done != nil && *r.done, Pages: uint64(r.pages), Rows: uint64(r.rows), Digest: uint64(r.digest)}
 		if pos.Done {
 			pos.PageState = nil
 		}
@@ -477,13 +481,13 @@ func (s *CassandraStore) Save(ctx context.Context, cp *Checkpoint) error {
 	}
 	changed, stale := s.toWrite(cp)
 	b := s.session.Batch(gocql.UnloggedBatch).WithContext(ctx).Consistency(s.consistency).WithTimestamp(s.timestamp())
-	ins := "INSERT INTO " + s.table() + " (stream, split, version, run, fingerprint, lo, hi, whole, page_state, done, page_count, row_count, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	ins := "INSERT INTO " + s.table() + " (stream, split, version, run, fingerprint, lo, hi, whole, page_state, done, page_count, row_count, digest, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	for _, p := range changed {
 		var state []byte
 		if len(p.PageState) > 0 {
 			state = p.PageState
 		}
-		b.Query(ins, cp.Stream, p.Split, cp.Version, cp.Run, cp.Fingerprint, p.Lo, p.Hi, p.Whole, state, p.Done, int64(p.Pages), int64(p.Rows), cp.SavedAt)
+		b.Query(ins, cp.Stream, p.Split, cp.Version, cp.Run, cp.Fingerprint, p.Lo, p.Hi, p.Whole, state, p.Done, int64(p.Pages), int64(p.Rows), int64(p.Digest), cp.SavedAt)
 	}
 	for _, split := range stale {
 		b.Query("DELETE FROM "+s.table()+" WHERE stream = ? AND split = ?", cp.Stream, split)
@@ -552,7 +556,7 @@ func (s *CassandraStore) toWrite(cp *Checkpoint) (changed []Position, stale []in
 
 func samePosition(a, b Position) bool {
 	return a.Split == b.Split && a.Lo == b.Lo && a.Hi == b.Hi && a.Whole == b.Whole && a.Done == b.Done &&
-		a.Pages == b.Pages && a.Rows == b.Rows && string(a.PageState) == string(b.PageState)
+		a.Pages == b.Pages && a.Rows == b.Rows && a.Digest == b.Digest && string(a.PageState) == string(b.PageState)
 }
 
 // loaded records what Load read: the positions of run, and the rows seen.

@@ -3,6 +3,7 @@
 //
 //	sluice run    -config FILE   stream every [[stream]] of the config
 //	sluice check  -config FILE   validate config, Cassandra and plugins
+//	sluice verify -config FILE   check a finished scan against its checkpoints and the table
 //	sluice plugin test ...       run a plugin or chain on a fixture, no Cassandra
 //	sluice plugin new ...        scaffold a plugin project
 //	sluice version               print the version and the ABI it speaks
@@ -45,6 +46,7 @@ const topUsage = `sluice pages rows out of Apache Cassandra through sandboxed We
 Usage:
   sluice run    -config FILE [flags]    stream every [[stream]] in FILE
   sluice check  -config FILE [flags]    validate the config, Cassandra and every plugin
+  sluice verify -config FILE [flags]    check the last scan: complete, the ring once, ranges re-read
   sluice plugin test [flags]            run a plugin or chain on a JSONL/CSV fixture, no Cassandra
   sluice plugin new  [flags] NAME       scaffold a plugin project
   sluice version                        print the version and the plugin ABI
@@ -69,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(args[1:], stdout, stderr)
 	case "check":
 		err = cmdCheck(args[1:], stdout, stderr)
+	case "verify":
+		err = cmdVerify(args[1:], stdout, stderr)
 	case "plugin":
 		err = cmdPlugin(args[1:], stdout, stderr)
 	case "version", "-version", "--version":

@@ -36,6 +36,7 @@ type runOptions struct {
 	progress string
 	logLevel string
 	cpuprof  string
+	skipDone bool
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
@@ -50,9 +51,10 @@ SIGHUP re-reads the config and hot-swaps every plugin whose module or config
 changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr)
 	var o runOptions
 	fs.StringVar(&o.config, "config", "config.toml", "config file")
-	fs.StringVar(&o.shard, "shard", "", `take shard "i/N" of every stream's token ring (overrides the config)`)
+	fs.StringVar(&o.shard, "shard", "", `take shard "i/N" of every stream's token ring (overrides the config); "auto/N" or "auto" (N from the config) takes i from JOB_COMPLETION_INDEX, as set by a Kubernetes Indexed Job`)
 	fs.StringVar(&o.progress, "progress", "", "progress display: auto, on or off (overrides runtime.progress)")
 	fs.StringVar(&o.logLevel, "log-level", "", "debug, info, warn or error (overrides runtime.log_level)")
+	fs.BoolVar(&o.skipDone, "skip-completed", false, "a stream (shard) whose last run completed is not scanned again: exit 0 at once (re-running an Indexed Job after some indexes failed)")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -103,9 +105,40 @@ changed; replacing a plugin's .wasm file does the same for that plugin.`, stderr
 		return err
 	}
 	defer closeEnv()
+	env.Lease = true // run takes each stream's lease; check only looks
+	env.SkipCompleted = o.skipDone
 
 	app := &app{cfg: cfg, pending: pending, env: env, log: log, stderr: stderr, secrets: secrets}
+	// A signal while the streams are built (a wait for a lease another
+	// process holds can last lease_wait) aborts the start: nothing has
+	// been written yet.
+	building := make(chan struct{})
+	buildWatch := make(chan struct{})
+	go func() {
+		defer close(buildWatch)
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGHUP {
+					continue // nothing runs yet: the config is read as it is now
+				}
+				log.Warn("interrupted while starting", "signal", sig.String())
+				abort(fmt.Errorf("interrupted by %s while starting", sig))
+				return
+			case <-building:
+				return
+			}
+		}
+	}()
 	streams, err := app.build(ctx)
+	close(building)
+	<-buildWatch
+	if ctx.Err() != nil {
+		for _, s := range streams {
+			s.Close(ctx)
+		}
+		return interruptedError{fmt.Sprintf("%v; nothing was written", context.Cause(ctx))}
+	}
 	if err != nil {
 		return err
 	}
@@ -206,21 +239,47 @@ func loadConfig(path, shard string) (cfg *config.Config, pending *config.Error, 
 		return nil, nil, usageError{err}
 	}
 	if shard != "" {
-		sh, err := config.ParseShard(shard)
-		if err != nil {
-			return nil, nil, usagef("-shard: %v", err)
-		}
-		for i := range cfg.Streams {
-			if cfg.Streams[i].Source.CQL != "" && sh.Count > 1 {
-				return nil, nil, usagef("-shard %s: stream %q reads a CQL query, which cannot be sharded", shard, cfg.Streams[i].Name)
-			}
-			if cfg.Streams[i].Source.Mode == "follow" && sh.Count > 1 {
-				return nil, nil, usagef("-shard %s: stream %q follows a table (mode = \"follow\"), which cannot be sharded", shard, cfg.Streams[i].Name)
-			}
-			cfg.Streams[i].Shard = sh
+		if err := overrideShard(cfg, shard); err != nil {
+			return nil, nil, err
 		}
 	}
+	// "auto/N" (from the flag or the config) takes its index from
+	// JOB_COMPLETION_INDEX: resolved here, once, for run, check, verify
+	// and every SIGHUP re-read alike.
+	if err := cfg.ResolveShards(os.Getenv); err != nil {
+		return nil, nil, usageError{err}
+	}
 	return cfg, pending, nil
+}
+
+// overrideShard applies the -shard flag to every stream: "i/N", "auto/N",
+// or "auto", which takes N from each stream's own shard in the config.
+func overrideShard(cfg *config.Config, shard string) error {
+	var sh config.Shard
+	if strings.TrimSpace(shard) != "auto" {
+		var err error
+		if sh, err = config.ParseShard(shard); err != nil {
+			return usagef("-shard: %v", err)
+		}
+	}
+	for i := range cfg.Streams {
+		s := &cfg.Streams[i]
+		next := sh
+		if sh.Count == 0 {
+			if s.Shard.IsZero() {
+				return usagef("-shard auto: stream %q has no shard count: give it as -shard auto/N, or set shard = \"auto/N\" in the stream", s.Name)
+			}
+			next = config.Shard{Count: s.Shard.Count, Auto: true}
+		}
+		if s.Source.CQL != "" && next.Count > 1 {
+			return usagef("-shard %s: stream %q reads a CQL query, which cannot be sharded", shard, s.Name)
+		}
+		if s.Source.Mode == "follow" && next.Count > 1 {
+			return usagef("-shard %s: stream %q follows a table (mode = \"follow\"), which cannot be sharded", shard, s.Name)
+		}
+		s.Shard = next
+	}
+	return nil
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

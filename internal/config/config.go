@@ -92,12 +92,14 @@ type Checkpoint struct {
 	Table      string        `toml:"table" doc:"Table of the cassandra store (created if missing)."`
 	Interval   time.Duration `toml:"interval" doc:"Save a checkpoint at least this often; 0 = only by every_pages." min:"0s"`
 	EveryPages int           `toml:"every_pages" doc:"Also save a checkpoint every N pages; 0 = only by interval." min:"0"`
+	LeaseTTL   time.Duration `toml:"lease_ttl" doc:"With store = \"cassandra\": each run holds a lease on its stream and shard (a lightweight transaction in table sluice_leases, renewed every lease_ttl/4; at least 5s), so two processes never run the same shard; a holder that cannot renew stops before its next page. 0 = no lease." min:"0s"`
+	LeaseWait  time.Duration `toml:"lease_wait" doc:"How long a run waits for a lease another process holds before it exits with an error naming the holder; 0 = exit at once. Longer than lease_ttl, a process restarted after a crash takes over its own dead predecessor's lease once it expires; a process that waited and finds the shard completed by the holder exits 0 without doing anything." min:"0s"`
 }
 
 // Stream is one [[stream]] table.
 type Stream struct {
 	Name    string   `toml:"name" doc:"Unique name of the stream: letters, digits, '_', '-', '.'; used in checkpoints, metrics and logs." required:"true"`
-	Shard   Shard    `toml:"shard" doc:"\"i/N\": read only the i-th (0-based) of N equal slices of the token ring, so N processes can share a table; \"\" = the whole ring."`
+	Shard   Shard    `toml:"shard" doc:"\"i/N\": read only the i-th (0-based) of N equal slices of the token ring, so N processes can share a table; \"auto/N\": the index i from JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job); \"\" = the whole ring."`
 	OnError string   `toml:"on_error" doc:"What a failure of this stream does: stop_all stops every stream, stop_stream stops only this one (the others keep running; the exit status is still non-zero)." enum:"stop_all,stop_stream"`
 	Source  Source   `toml:"source" doc:"What to read." required:"true"`
 	Plugins []Plugin `toml:"plugin" doc:"The plugin chain, in order: the default output of each plugin feeds the next. May be empty (rows go straight to the sinks)."`
@@ -149,7 +151,7 @@ type Sink struct {
 	Type        string      `toml:"type" doc:"stdout: JSONL to standard output; file: JSONL or CSV file, exactly once across restarts; cassandra: INSERT into a table; kafka: records in Kafka topics, exactly once across restarts with Kafka transactions; parquet: Parquet files in a directory, each published once checkpointed." enum:"stdout,file,cassandra,kafka,parquet"`
 	Outputs     []string    `toml:"outputs" doc:"Plugin outputs this sink receives; \"\" is the chain's default output. An output may feed several sinks; the default output must feed at least one sink of the stream."`
 	Format      string      `toml:"format" doc:"Row format of stdout and file sinks (not cassandra; \"\" there after loading)." enum:"jsonl,csv"`
-	Path        string      `toml:"path" doc:"File of a file sink, directory of a parquet sink (required for both); parent directories are created." path:"true"`
+	Path        string      `toml:"path" doc:"File of a file sink, directory of a parquet sink (required for both); parent directories are created. {shard} is replaced by the stream's shard, \"i-of-N\" (\"0-of-1\" unsharded), so the shards of an Indexed Job can share one config and one volume." path:"true"`
 	Keyspace    string      `toml:"keyspace" doc:"Keyspace of a cassandra sink; \"\" = cassandra.keyspace."`
 	Table       string      `toml:"table" doc:"Table of a cassandra sink (required for type = \"cassandra\"; must exist with columns named like the output's)."`
 	Concurrency int         `toml:"concurrency" doc:"In-flight INSERTs of a cassandra sink." min:"1" max:"1024"`

@@ -360,15 +360,18 @@ func TestShard(t *testing.T) {
 		err  string
 	}{
 		{"", Shard{}, ""},
-		{"0/4", Shard{0, 4}, ""},
-		{"3/4", Shard{3, 4}, ""},
-		{" 1 / 2 ", Shard{1, 2}, ""},
-		{"0/1", Shard{0, 1}, ""},
+		{"0/4", Shard{Index: 0, Count: 4}, ""},
+		{"3/4", Shard{Index: 3, Count: 4}, ""},
+		{" 1 / 2 ", Shard{Index: 1, Count: 2}, ""},
+		{"0/1", Shard{Index: 0, Count: 1}, ""},
 		{"4/4", Shard{}, "between 0 and 3"},
 		{"-1/4", Shard{}, "between 0 and 3"},
 		{"1/0", Shard{}, "N must be between 1 and 65536"},
 		{"a/b", Shard{}, `want "i/N"`},
 		{"1", Shard{}, `want "i/N"`},
+		{"auto/4", Shard{Count: 4, Auto: true}, ""},
+		{"auto/0", Shard{}, "N must be between 1 and 65536"},
+		{"auto", Shard{}, `or "auto/N"`},
 	} {
 		got, err := ParseShard(tc.in)
 		if tc.err != "" {
@@ -383,6 +386,62 @@ func TestShard(t *testing.T) {
 		if tc.in != "" && got.String() != strings.ReplaceAll(tc.in, " ", "") {
 			t.Errorf("Shard.String() = %q", got.String())
 		}
+	}
+}
+
+func TestShardResolve(t *testing.T) {
+	auto := Shard{Count: 4, Auto: true}
+	for _, tc := range []struct {
+		env  string
+		want Shard
+		err  string
+	}{
+		{"0", Shard{Index: 0, Count: 4}, ""},
+		{" 3 ", Shard{Index: 3, Count: 4}, ""},
+		{"", Shard{}, "JOB_COMPLETION_INDEX, which is not set"},
+		{"4", Shard{}, "JOB_COMPLETION_INDEX=4 is outside 0..3: the Job's completions must equal the shard count 4"},
+		{"-1", Shard{}, "outside 0..3"},
+		{"x", Shard{}, `JOB_COMPLETION_INDEX="x" is not an integer`},
+	} {
+		got, err := auto.Resolve(func(k string) string {
+			if k != IndexEnv {
+				t.Fatalf("getenv(%q)", k)
+			}
+			return tc.env
+		})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Resolve with %q = %v, %v; want error containing %q", tc.env, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Resolve with %q = %v, %v; want %v", tc.env, got, err, tc.want)
+		}
+	}
+	fixed := Shard{Index: 1, Count: 2}
+	if got, err := fixed.Resolve(func(string) string { return "0" }); err != nil || got != fixed {
+		t.Errorf("a fixed shard resolved to %v, %v", got, err)
+	}
+}
+
+func TestResolveShards(t *testing.T) {
+	c := &Config{Streams: []Stream{
+		{Name: "a", Shard: Shard{Count: 4, Auto: true}, Sinks: []Sink{{Type: "file", Path: "/out/a-{shard}.jsonl"}}},
+		{Name: "b", Sinks: []Sink{{Type: "file", Path: "/out/{shard}/b.csv"}}},
+	}}
+	if err := c.ResolveShards(func(string) string { return "2" }); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Streams[0]; got.Shard != (Shard{Index: 2, Count: 4}) || got.Sinks[0].Path != "/out/a-2-of-4.jsonl" {
+		t.Fatalf("stream a: %+v", got)
+	}
+	if got := c.Streams[1].Sinks[0].Path; got != "/out/0-of-1/b.csv" {
+		t.Fatalf("stream b: %q", got)
+	}
+	c = &Config{Streams: []Stream{{Name: "a", Shard: Shard{Count: 4, Auto: true}}}}
+	if err := c.ResolveShards(func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), `stream "a": shard "auto/4" takes its index from JOB_COMPLETION_INDEX`) {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -50,6 +50,8 @@ var defaults = struct {
 			Table:      "sluice_checkpoints",
 			Interval:   5 * time.Second,
 			EveryPages: 0,
+			LeaseTTL:   30 * time.Second,
+			LeaseWait:  time.Minute,
 		},
 	},
 	Stream: Stream{

@@ -146,32 +146,46 @@ func (c *Consistency) decodeValue(v any) string {
 
 // Shard selects one of Count equal slices of the token ring. In TOML it is
 // "i/N" with 0 <= i < N; the zero Shard (Count 0, written "") is the whole
-// ring.
+// ring. "auto/N" (Auto) takes the index from the environment when the
+// process starts: JOB_COMPLETION_INDEX, which a Kubernetes Indexed Job
+// sets in each of its pods (see Resolve).
 type Shard struct {
 	Index, Count int
+	Auto         bool // index from JOB_COMPLETION_INDEX; Index is 0 until Resolve
 }
+
+// IndexEnv is the environment variable an "auto/N" shard takes its index
+// from: Kubernetes sets it in every pod of an Indexed Job.
+const IndexEnv = "JOB_COMPLETION_INDEX"
 
 // IsZero reports whether s is the whole ring.
 func (s Shard) IsZero() bool { return s.Count == 0 }
 
-// String renders "i/N", or "" for the whole ring.
+// String renders "i/N", "auto/N", or "" for the whole ring.
 func (s Shard) String() string {
 	if s.Count == 0 {
 		return ""
 	}
+	if s.Auto {
+		return "auto/" + strconv.Itoa(s.Count)
+	}
 	return strconv.Itoa(s.Index) + "/" + strconv.Itoa(s.Count)
 }
 
-// ParseShard parses "i/N".
+// ParseShard parses "i/N" or "auto/N".
 func ParseShard(str string) (Shard, error) {
 	if str == "" {
 		return Shard{}, nil
 	}
 	is, ns, ok := strings.Cut(str, "/")
+	auto := strings.TrimSpace(is) == "auto"
 	i, err1 := strconv.Atoi(strings.TrimSpace(is))
+	if auto {
+		i, err1 = 0, nil
+	}
 	n, err2 := strconv.Atoi(strings.TrimSpace(ns))
 	if !ok || err1 != nil || err2 != nil {
-		return Shard{}, fmt.Errorf("invalid shard %q: want \"i/N\", e.g. \"0/4\"", str)
+		return Shard{}, fmt.Errorf("invalid shard %q: want \"i/N\", e.g. \"0/4\", or \"auto/N\" (the index from %s)", str, IndexEnv)
 	}
 	if n < 1 || n > 65536 {
 		return Shard{}, fmt.Errorf("invalid shard %q: N must be between 1 and 65536", str)
@@ -179,7 +193,54 @@ func ParseShard(str string) (Shard, error) {
 	if i < 0 || i >= n {
 		return Shard{}, fmt.Errorf("invalid shard %q: the index is 0-based and must be between 0 and %d", str, n-1)
 	}
-	return Shard{Index: i, Count: n}, nil
+	return Shard{Index: i, Count: n, Auto: auto}, nil
+}
+
+// Resolve returns the shard with its index: s itself unless s is
+// "auto/N", whose index is the value of JOB_COMPLETION_INDEX as getenv
+// returns it. An unset, malformed or out-of-range index is an error that
+// says so: a pod must never guess its shard.
+func (s Shard) Resolve(getenv func(string) string) (Shard, error) {
+	if !s.Auto {
+		return s, nil
+	}
+	v := strings.TrimSpace(getenv(IndexEnv))
+	if v == "" {
+		return Shard{}, fmt.Errorf("shard %q takes its index from %s, which is not set (Kubernetes sets it in the pods of a Job with completionMode: Indexed; elsewhere set it, or give the shard as \"i/%d\")", s, IndexEnv, s.Count)
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil {
+		return Shard{}, fmt.Errorf("shard %q: %s=%q is not an integer", s, IndexEnv, v)
+	}
+	if i < 0 || i >= s.Count {
+		return Shard{}, fmt.Errorf("shard %q: %s=%d is outside 0..%d: the Job's completions must equal the shard count %d", s, IndexEnv, i, s.Count-1, s.Count)
+	}
+	return Shard{Index: i, Count: s.Count}, nil
+}
+
+// ShardPlaceholder in a file sink's path is replaced by the stream's
+// shard, "i-of-N" ("0-of-1" unsharded), when the shard is resolved: the
+// processes of an Indexed Job share one config and, on a shared volume,
+// each writes its own files.
+const ShardPlaceholder = "{shard}"
+
+// ResolveShards resolves every stream's "auto/N" shard with getenv (see
+// Shard.Resolve) and replaces ShardPlaceholder in its file sinks' paths.
+// Call it once, after any override of the shards.
+func (c *Config) ResolveShards(getenv func(string) string) error {
+	for i := range c.Streams {
+		s := &c.Streams[i]
+		sh, err := s.Shard.Resolve(getenv)
+		if err != nil {
+			return fmt.Errorf("stream %q: %w", s.Name, err)
+		}
+		s.Shard = sh
+		tag := fmt.Sprintf("%d-of-%d", sh.Index, max(1, sh.Count))
+		for j := range s.Sinks {
+			s.Sinks[j].Path = strings.ReplaceAll(s.Sinks[j].Path, ShardPlaceholder, tag)
+		}
+	}
+	return nil
 }
 
 func (s *Shard) decodeValue(v any) string {

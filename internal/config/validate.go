@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/abi"
 )
@@ -114,7 +115,7 @@ func (d *decoder) validateCheckpoint(c *Checkpoint, l loc) {
 		if c.Dir == "" {
 			d.addf(l.key("dir"), "is required when store = \"file\"")
 		}
-		for _, k := range []string{"keyspace", "table"} {
+		for _, k := range []string{"keyspace", "table", "lease_ttl", "lease_wait"} {
 			if d.isSet(l.key(k)) {
 				d.addf(l.key(k), "is only used when store = \"cassandra\"")
 			}
@@ -129,8 +130,11 @@ func (d *decoder) validateCheckpoint(c *Checkpoint, l loc) {
 		if d.isSet(l.key("dir")) {
 			d.addf(l.key("dir"), "is only used when store = \"file\"")
 		}
+		if c.LeaseTTL > 0 && c.LeaseTTL < 5*time.Second {
+			d.addf(l.key("lease_ttl"), "%s is too short: a holder stops trusting its lease 1s + lease_ttl/10 before it expires and renews it every lease_ttl/4 with a lightweight transaction (several round trips), so a shorter TTL leaves no room for a slow renewal; use at least 5s, or 0 for no lease", c.LeaseTTL)
+		}
 	case "none":
-		for _, k := range []string{"dir", "keyspace", "table", "interval", "every_pages"} {
+		for _, k := range []string{"dir", "keyspace", "table", "interval", "every_pages", "lease_ttl", "lease_wait"} {
 			if d.isSet(l.key(k)) {
 				d.addf(l.key(k), "has no effect when store = \"none\"")
 			}

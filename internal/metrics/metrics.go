@@ -60,7 +60,7 @@ func New() *Metrics {
 		PluginLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_plugin_page_seconds", Help: "Time the plugin chain took for one page.", Buckets: lat}, []string{"stream", "plugin"}),
 		RowsWritten:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_sink_rows_total", Help: "Rows written to sinks."}, []string{"stream", "sink"}),
 		RowsRejected:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_rows_rejected_total", Help: "Rows plugins rejected to the dead-letter output (sluice.rejected), with a reason."}, []string{"stream"}),
-		Errors:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_errors_total", Help: "Errors by kind (fetch, plugin, sink, checkpoint, swap)."}, []string{"stream", "kind"}),
+		Errors:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_errors_total", Help: "Errors by kind (fetch, plugin, sink, checkpoint, fence, swap)."}, []string{"stream", "kind"}),
 		Swaps:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_plugin_swaps_total", Help: "Plugin hot swaps by result (swapped, refused, unchanged)."}, []string{"stream", "plugin", "result"}),
 		ActiveStreams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sluice_active_streams", Help: "Streams currently running."}),
 		CheckpointAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sluice_checkpoint_age_seconds", Help: "Seconds since the stream's last saved checkpoint."}, []string{"stream"}),

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/sluicehq/sluice/internal/metrics"
 	"github.com/sluicehq/sluice/internal/sink"
 	"github.com/sluicehq/sluice/internal/stream"
+	"github.com/sluicehq/sluice/internal/verify"
 	"github.com/sluicehq/sluice/pager"
 )
 
@@ -48,6 +50,13 @@ type Env struct {
 	// Secrets are the values of the environment variables the config
 	// names (kafka sinks' SASL passwords).
 	Secrets config.Secrets
+	// Lease: take each stream's lease (sluice run). Otherwise (sluice
+	// check) the lease table is opened and a lease another process holds
+	// is a problem when run would refuse it (lease_wait = 0).
+	Lease bool
+	// SkipCompleted: a stream whose last run completed does nothing
+	// (sluice run -skip-completed).
+	SkipCompleted bool
 }
 
 // Build builds every stream of the config. It returns every problem of
@@ -99,6 +108,8 @@ type builder struct {
 	plugins []stream.Plugin
 	sinks   []stream.Sink
 	src     *pager.CassandraSource
+	fence   stream.Fence // the lease of the stream's shard (sluice run); nil = none
+	waited  time.Time    // when the fence was found held and waited for; zero = free at once
 }
 
 func (b *builder) problem(line int, sub string, err error) config.Problem {
@@ -125,10 +136,23 @@ func (b *builder) closeAll(ctx context.Context) {
 	for _, s := range b.sinks {
 		_ = s.Sink.Close()
 	}
+	if b.fence != nil {
+		_ = b.fence.Close(ctx)
+		b.fence = nil
+	}
 }
 
 func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	sc := b.sc
+	// The fence first: a process refused its shard's lease opens nothing
+	// (no sink file, no plugin), and one that waited for it loads the
+	// checkpoint its predecessor saved last (stream.New, below).
+	if err := b.takeFence(ctx); err != nil {
+		b.add(b.cfg.Line("checkpoint"), "", err)
+		if b.env.Lease {
+			return stream.Spec{}, newError(b.probs)
+		}
+	}
 	for i, p := range sc.Plugins {
 		v, err := Plugin(ctx, b.env, sc.Name, p)
 		if err != nil {
@@ -183,7 +207,7 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	cc := b.cfg.Checkpoint
 	return stream.Spec{
 		Name: sc.Name, Source: source, Plan: plan, Paging: opts, Observer: obs, Follow: sc.Source.Mode == "follow",
-		Plugins: b.plugins, Sinks: b.sinks, Store: store,
+		Plugins: b.plugins, Sinks: b.sinks, Store: store, Fence: b.fence, WaitedSince: b.waited, SkipCompleted: b.env.SkipCompleted,
 		Checkpoint: stream.CheckpointPolicy{EveryPages: cc.EveryPages, Interval: cc.Interval, Where: where, StartOver: startOver},
 		Logger:     b.env.Logger, Metrics: b.env.Metrics,
 	}, nil
@@ -400,6 +424,42 @@ func columnsText(s *abi.Schema) string {
 	return strings.Join(parts, ", ")
 }
 
+// takeFence opens the lease table when the stream has a fence (store =
+// "cassandra", lease_ttl > 0) and takes the lease of its shard (sluice
+// run), or (sluice check) says whether run would be refused it now.
+func (b *builder) takeFence(ctx context.Context) error {
+	cc := b.cfg.Checkpoint
+	if cc.Store != "cassandra" || cc.LeaseTTL <= 0 || b.env.Store != nil {
+		return nil
+	}
+	leases, err := pager.NewCassandraLeases(ctx, b.env.Session, cc.Keyspace, pager.LeaseTable, b.cfg.Cassandra.Consistency.Gocql())
+	if err != nil {
+		return fmt.Errorf("lease table: %w", err)
+	}
+	shard := b.paging().Shard
+	name := pager.LeaseName(b.sc.Name, shard)
+	if !b.env.Lease {
+		st, err := leases.Holder(ctx, name)
+		if err != nil {
+			return fmt.Errorf("lease table: %w", err)
+		}
+		if st.Holder != "" && cc.LeaseWait == 0 {
+			return fmt.Errorf("the lease %q in %s is held by %q since %s: sluice run would refuse to run this shard now (another process runs it; lease_wait = \"0s\")",
+				name, leases.Table(), st.Holder, st.Since.UTC().Format(time.RFC3339))
+		}
+		return nil
+	}
+	l, err := pager.AcquireLease(ctx, leases, name, pager.LeaseOptions{TTL: cc.LeaseTTL, Wait: cc.LeaseWait, Logger: b.env.Logger})
+	if err != nil {
+		return err
+	}
+	if b.env.Logger != nil {
+		b.env.Logger.Info("fence: lease taken", "stream", b.sc.Name, "lease", name, "holder", l.Holder(), "ttl", cc.LeaseTTL, "waited", !l.WaitedSince().IsZero())
+	}
+	b.fence, b.waited = l, l.WaitedSince()
+	return nil
+}
+
 // store opens the checkpoint store and says how to name and discard a
 // checkpoint in it.
 func (b *builder) store(ctx context.Context, shard pager.Shard) (st pager.CheckpointStore, where, startOver string, err error) {
@@ -521,4 +581,43 @@ func problemsOf(cfg *config.Config, err error) []config.Problem {
 func newError(probs []config.Problem) *config.Error {
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	return &config.Error{Problems: probs}
+}
+
+// VerifyInput opens what sluice verify needs of stream i of the config,
+// sc: its source and current plan, and the checkpoint of every shard of
+// its scan (the shard count is sc.Shard's; an "auto/N" shard need not be
+// resolved). part is verify's own share of the re-read ("i/M", zero =
+// all). No plugin or sink is opened and nothing is written.
+func VerifyInput(ctx context.Context, env *Env, i int, sc config.Stream, part pager.Shard) (verify.Input, error) {
+	b := &builder{env: env, cfg: env.Config, idx: i, sc: sc}
+	if sc.Source.CQL != "" {
+		return verify.Input{}, fmt.Errorf("stream %q reads a CQL query (one split, no token ranges): verify re-reads token ranges of a table scan", sc.Name)
+	}
+	if b.cfg.Checkpoint.Store == "none" {
+		return verify.Input{}, fmt.Errorf("stream %q: [checkpoint] store = \"none\": a scan without checkpoints leaves nothing to verify against", sc.Name)
+	}
+	opts := b.paging()
+	opts.Shard = part
+	src, err := pager.NewCassandraSource(ctx, env.Session, b.sourceSpec(), opts)
+	if err != nil {
+		return verify.Input{}, fmt.Errorf("stream %q: source: %w", sc.Name, err)
+	}
+	plan, err := src.Plan(ctx)
+	if err != nil {
+		return verify.Input{}, fmt.Errorf("stream %q: source: %w", sc.Name, err)
+	}
+	n := max(1, sc.Shard.Count)
+	in := verify.Input{Stream: sc.Name, Source: src, Query: plan.Query, QueryFingerprint: plan.Fingerprint, Paging: opts}
+	for k := range n {
+		st, where, _, err := b.store(ctx, pager.Shard{Index: k, Count: n})
+		if err != nil {
+			return verify.Input{}, fmt.Errorf("stream %q: checkpoint store: %w", sc.Name, err)
+		}
+		cp, err := st.Load(ctx, sc.Name)
+		if err != nil {
+			return verify.Input{}, fmt.Errorf("stream %q: checkpoint of shard %d/%d in %s: %w", sc.Name, k, n, where, err)
+		}
+		in.Checkpoints = append(in.Checkpoints, cp)
+	}
+	return in, nil
 }

@@ -33,6 +33,9 @@ type committer struct {
 	states   map[int]map[int][]byte
 	lastSave time.Time
 	pages    int // pages committed since the last checkpoint
+	// written counts the rows given to each sink, by split (-1: flush
+	// outputs), over the whole run: saved with every checkpoint.
+	written map[string]map[int]uint64
 	// last is the checkpoint a rerun resumes from: the last one saved in
 	// this run, or the one this run resumed from; nil = none.
 	last    *pager.Checkpoint
@@ -50,14 +53,20 @@ type commitOutcome struct {
 
 func newCommitter(s *Stream, results <-chan result, workers int, cancel context.CancelCauseFunc) *committer {
 	c := &committer{s: s, progress: s.pg.Progress(), results: results, workers: workers, cancel: cancel,
-		states: map[int]map[int][]byte{}, lastSave: time.Now()}
+		states: map[int]map[int][]byte{}, lastSave: time.Now(), written: map[string]map[int]uint64{}}
 	for _, sk := range s.spec.Sinks {
+		c.written[sk.Name] = map[int]uint64{}
 		if t, ok := sk.Sink.(sink.Transactional); ok {
 			c.txn, c.txnName = t, sk.Name
 		}
 	}
 	if rp := s.resume; rp != nil {
 		c.seq = seqOf(rp.cp)
+		for name, m := range rp.written {
+			if c.written[name] != nil {
+				c.written[name] = m
+			}
+		}
 		c.last = rp.cp
 		for w, st := range rp.states {
 			c.states[w] = st
@@ -89,12 +98,21 @@ func (c *committer) run(ctx context.Context) commitOutcome {
 			return c.fail(ctx, err, "checkpoint", false)
 		}
 	}
+	var lost <-chan struct{} // nil without a fence: never ready
+	if s.spec.Fence != nil {
+		lost = s.spec.Fence.Lost()
+	}
 	pending := c.workers
 	for pending > 0 {
 		select {
 		case r := <-c.results:
 			if r.err != nil {
 				return c.fail(ctx, r.err, kindOf(r.err), true)
+			}
+			// The fence, before anything of this result is written: a
+			// process that lost its shard's lease stops here.
+			if err := c.fenced(r); err != nil {
+				return c.fail(ctx, err, "fence", false)
 			}
 			if err := c.apply(ctx, r); err != nil {
 				return c.fail(ctx, err, "sink", false)
@@ -118,6 +136,11 @@ func (c *committer) run(ctx context.Context) commitOutcome {
 				if err := c.save(ctx); err != nil {
 					return c.fail(ctx, err, "checkpoint", false)
 				}
+			}
+		case <-lost:
+			lost = nil
+			if err := c.fenced(result{last: true, worker: -1}); err != nil {
+				return c.fail(ctx, err, "fence", false)
 			}
 		case <-ctx.Done():
 			// An abort, or a failure the dispatcher or a worker could not
@@ -185,6 +208,11 @@ func (c *committer) apply(ctx context.Context, r result) error {
 				if err != nil {
 					return fmt.Errorf("stream %q sink %q: %s: %w", s.spec.Name, sk.Name, resultText(r), err)
 				}
+				split := -1
+				if !r.last {
+					split = r.d.Split.Index
+				}
+				c.written[sk.Name][split] += uint64(b.Rows())
 				if m := s.spec.Metrics; m != nil {
 					m.RowsWritten.WithLabelValues(s.spec.Name, sk.Name).Add(float64(b.Rows()))
 				}
@@ -270,6 +298,23 @@ func resultText(r result) string {
 	return fmt.Sprintf("page %d (split %d)", r.d.Page.Number, r.d.Split.Index)
 }
 
+// fenced returns the fence's error, if the process no longer holds its
+// shard, for the result about to be written (two atomic loads).
+func (c *committer) fenced(r result) error {
+	f := c.s.spec.Fence
+	if f == nil {
+		return nil
+	}
+	if err := f.Check(); err != nil {
+		what := "its next write"
+		if r.worker >= 0 {
+			what = resultText(r)
+		}
+		return fmt.Errorf("stream %q: %w (stopped before writing %s)", c.s.spec.Name, err, what)
+	}
+	return nil
+}
+
 // save flushes every sink and then writes the checkpoint: positions, sink
 // offsets, plugin states and the manifest, all of the same moment. A
 // transactional sink commits its transaction with the checkpoint in it
@@ -279,6 +324,13 @@ func resultText(r result) string {
 // transaction open, and the rerun's Recover aborts it.
 func (c *committer) save(ctx context.Context) error {
 	s := c.s
+	if f := s.spec.Fence; f != nil {
+		// A flush writes buffered rows and a checkpoint moves the shard:
+		// neither may come from a process that lost the shard's lease.
+		if err := f.Check(); err != nil {
+			return fmt.Errorf("stream %q: %w (stopped before flushing the sinks and saving a checkpoint)", s.spec.Name, err)
+		}
+	}
 	for _, sk := range s.spec.Sinks {
 		if err := sk.Sink.Flush(ctx); err != nil {
 			return fmt.Errorf("stream %q sink %q: flush: %w", s.spec.Name, sk.Name, err)
@@ -299,6 +351,7 @@ func (c *committer) save(ctx context.Context) error {
 		if off := sk.Sink.Position(); off != nil {
 			extra[sinkKey(sk.Name)] = off
 		}
+		extra[WrittenKey(sk.Name)] = encodeWritten(c.written[sk.Name])
 	}
 	for w, st := range c.states {
 		for i, b := range st {

@@ -22,6 +22,11 @@ const (
 	// first, carried on by a resume. It orders a transactional sink's
 	// checkpoint against the store's (Stream.reconcile).
 	seqKey = "stream/seq"
+	// WrittenPrefix + sink name → the rows the sink was given, by split
+	// (JSON {"<split>": rows}; split -1: the workers' flush outputs, which
+	// belong to no split). With the positions' rows and digests, the
+	// scan's manifest (sluice verify).
+	WrittenPrefix = "written/"
 )
 
 func seqOf(cp *pager.Checkpoint) uint64 {
@@ -30,6 +35,37 @@ func seqOf(cp *pager.Checkpoint) uint64 {
 }
 
 func sinkKey(name string) string { return sinkPrefix + name }
+
+// WrittenKey is the Extra key of a sink's rows written by split.
+func WrittenKey(sink string) string { return WrittenPrefix + sink }
+
+// DecodeWritten reads a WrittenKey value; nil or bad input gives an empty
+// map (counts of an older sluice are absent, not an error).
+func DecodeWritten(b []byte) map[int]uint64 {
+	m := map[int]uint64{}
+	if len(b) == 0 {
+		return m
+	}
+	var raw map[string]uint64
+	if json.Unmarshal(b, &raw) != nil {
+		return m
+	}
+	for k, v := range raw {
+		if i, err := strconv.Atoi(k); err == nil {
+			m[i] = v
+		}
+	}
+	return m
+}
+
+func encodeWritten(m map[int]uint64) []byte {
+	raw := make(map[string]uint64, len(m))
+	for k, v := range m {
+		raw[strconv.Itoa(k)] = v
+	}
+	b, _ := json.Marshal(raw)
+	return b
+}
 
 func stateKey(worker int, plugin string) string {
 	return statePrefix + strconv.Itoa(worker) + "/" + plugin
@@ -104,15 +140,16 @@ func (e *ResumeError) Error() string {
 // the current names of its sinks and plugins.
 type resumePlan struct {
 	cp      *pager.Checkpoint
-	offsets map[string]sink.Offset // current sink name → offset
-	states  map[int]map[int][]byte // worker → plugin index → state
-	mapped  []string               // renames that were mapped, for the log
+	offsets map[string]sink.Offset    // current sink name → offset
+	written map[string]map[int]uint64 // current sink name → rows written by split
+	states  map[int]map[int][]byte    // worker → plugin index → state
+	mapped  []string                  // renames that were mapped, for the log
 }
 
 // planResume maps cp onto spec, or refuses with a *ResumeError that lists
 // every change it cannot map.
 func planResume(spec *Spec, cp *pager.Checkpoint, workers int) (*resumePlan, error) {
-	rp := &resumePlan{cp: cp, offsets: map[string]sink.Offset{}, states: map[int]map[int][]byte{}}
+	rp := &resumePlan{cp: cp, offsets: map[string]sink.Offset{}, written: map[string]map[int]uint64{}, states: map[int]map[int][]byte{}}
 	m, legacy, err := readManifest(cp)
 	if err != nil {
 		return nil, &ResumeError{Stream: spec.Name, Changes: []string{err.Error()}, StartOver: spec.Checkpoint.StartOver}
@@ -141,6 +178,7 @@ func planResume(spec *Spec, cp *pager.Checkpoint, workers int) (*resumePlan, err
 		if off, ok := cp.Extra[sinkKey(o.Name)]; ok {
 			rp.offsets[sk.Name] = off
 		}
+		rp.written[sk.Name] = DecodeWritten(cp.Extra[WrittenKey(o.Name)])
 	}
 	for _, sk := range unmatched {
 		var cands []manifestSink
@@ -158,6 +196,7 @@ func planResume(spec *Spec, cp *pager.Checkpoint, workers int) (*resumePlan, err
 			if off, ok := cp.Extra[sinkKey(o.Name)]; ok {
 				rp.offsets[sk.Name] = off
 			}
+			rp.written[sk.Name] = DecodeWritten(cp.Extra[WrittenKey(o.Name)])
 			rp.mapped = append(rp.mapped, fmt.Sprintf("sink %q was renamed %q (same target %s)", o.Name, sk.Name, sk.Identity))
 		case len(cands) > 1:
 			changes = append(changes, fmt.Sprintf("sink %q is new, and %d sinks of the checkpoint wrote to %s: which one it replaces is ambiguous", sk.Name, len(cands), sk.Identity))

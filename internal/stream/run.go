@@ -42,6 +42,17 @@ func (s *Stream) Run(ctx context.Context, stop <-chan struct{}) (sum Summary, er
 		m.ActiveStreams.Inc()
 		defer m.ActiveStreams.Dec()
 	}
+	if cp := s.doneBy; cp != nil {
+		// Nothing is restored, truncated or written: the shard's output
+		// is the other process's.
+		sum.Complete = true
+		why := "completed by another process while this one waited for its lease"
+		if s.spec.SkipCompleted {
+			why = "its last run completed (skipped)"
+		}
+		sum.Resume = fmt.Sprintf("stream %q: %s (checkpoint saved at %s, %d rows); nothing was done", s.spec.Name, why, cp.SavedAt.Format(time.RFC3339), cp.Rows())
+		return sum, nil
+	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 

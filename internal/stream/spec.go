@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,23 @@ type Spec struct {
 	Store pager.CheckpointStore
 	// Checkpoint says when checkpoints are saved, and where, for messages.
 	Checkpoint CheckpointPolicy
+	// Fence, when set, is held by this process for the stream's shard
+	// (taken before Store.Load): the committer calls Check before every
+	// sink write and every flush and checkpoint, and stops the run when it
+	// fails or Lost is closed. The stream takes ownership (it closes it
+	// after the sinks). nil = no fence.
+	Fence Fence
+	// WaitedSince, when set, is when this process began to wait for the
+	// fence another process held. A checkpoint that is complete and was
+	// saved after it is that process's finished run: this one has
+	// nothing to do (Run returns at once, complete, writing nothing),
+	// instead of starting the scan of the shard over.
+	WaitedSince time.Time
+	// SkipCompleted: when the loaded checkpoint is complete, do nothing
+	// (as after WaitedSince) instead of starting a new run: re-running an
+	// Indexed Job after some of its indexes failed resumes those and
+	// leaves the completed shards alone.
+	SkipCompleted bool
 
 	// Workers is the number of plugin chains run in parallel (each on its
 	// own goroutine); 0 = one per split paged at the same time:
@@ -53,6 +71,16 @@ type Spec struct {
 
 	Logger  *slog.Logger     // nil = discard
 	Metrics *metrics.Metrics // nil = none
+}
+
+// Fence is what the committer asks before it writes: *pager.Lease.
+type Fence interface {
+	// Check returns nil while the process may write, else why not. It is
+	// called on the hot path: it must not block (the lease reads atomics).
+	Check() error
+	// Lost is closed once the fence is known lost.
+	Lost() <-chan struct{}
+	Close(ctx context.Context) error
 }
 
 // CheckpointPolicy says when the committer saves a checkpoint.

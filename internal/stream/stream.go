@@ -57,11 +57,14 @@ type Stats struct {
 // plugin versions belong to the reloader while Run runs, the sinks to the
 // committer, and the counters are atomics.
 type Stream struct {
-	spec    Spec
-	log     *slog.Logger
-	pg      *pager.Pager
-	resume  *resumePlan       // nil = fresh run
-	loaded  *pager.Checkpoint // the store's checkpoint as loaded (even a completed one); nil = none
+	spec   Spec
+	log    *slog.Logger
+	pg     *pager.Pager
+	resume *resumePlan       // nil = fresh run
+	loaded *pager.Checkpoint // the store's checkpoint as loaded (even a completed one); nil = none
+	// doneBy is the complete checkpoint another process saved while this
+	// one waited for the fence: Run does nothing. nil = run.
+	doneBy  *pager.Checkpoint
 	workers int
 
 	versions []Version // running version of each plugin; owned by the reloader during Run
@@ -123,6 +126,16 @@ func New(ctx context.Context, spec Spec) (_ *Stream, err error) {
 		return nil, fmt.Errorf("stream %q: load checkpoint: %w", spec.Name, err)
 	}
 	s.loaded = cp
+	if cp != nil && cp.Done() && !spec.WaitedSince.IsZero() && cp.SavedAt.After(spec.WaitedSince) {
+		s.log.Info("another process completed this shard while this one waited for its lease; nothing to do", "saved_at", cp.SavedAt, "waited_since", spec.WaitedSince)
+		s.doneBy = cp
+		return s, nil
+	}
+	if cp != nil && cp.Done() && spec.SkipCompleted {
+		s.log.Info("the last run of this shard completed; skipping it (-skip-completed)", "saved_at", cp.SavedAt, "rows", cp.Rows())
+		s.doneBy = cp
+		return s, nil
+	}
 	if cp != nil && cp.Done() {
 		s.log.Info("the previous run of this stream completed; starting a new run", "saved_at", cp.SavedAt)
 		cp = nil
@@ -265,6 +278,12 @@ func (s *Stream) closeResources(ctx context.Context) {
 		for _, v := range s.versions {
 			if v.Module != nil {
 				_ = v.Module.Close(ctx)
+			}
+		}
+		if s.spec.Fence != nil {
+			// Last: the sinks are closed, nothing more is written.
+			if err := s.spec.Fence.Close(ctx); err != nil {
+				s.log.Warn("releasing the fence", "err", err)
 			}
 		}
 	})

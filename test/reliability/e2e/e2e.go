@@ -225,6 +225,8 @@ type Config struct {
 	CheckpointDir string   // default: <dir>/checkpoints
 	Store         string   // default "file"
 	CPTable       string   // checkpoint.table (cassandra store)
+	LeaseTTL      string   // checkpoint.lease_ttl (cassandra store); default "8s", so a rerun after SIGKILL waits little
+	LeaseWait     string   // checkpoint.lease_wait (cassandra store); default "20s"
 	EveryPages    int
 	Interval      string // default "1h": only every_pages saves
 	MaxConcurrent int
@@ -237,6 +239,7 @@ type Config struct {
 // Stream is one [[stream]] of a Config: a table scan of Keyspace.
 type Stream struct {
 	Name        string
+	Shard       string // "i/N", "auto/N"; "" = none
 	OnError     string
 	Table       string // in ks
 	Columns     []string
@@ -312,6 +315,14 @@ func (c Config) Write(t testing.TB, dir, name string) string {
 		if c.CPTable != "" {
 			fmt.Fprintf(&b, "table = %s\n", q(c.CPTable))
 		}
+		ttl, wait := c.LeaseTTL, c.LeaseWait
+		if ttl == "" {
+			ttl = "8s"
+		}
+		if wait == "" {
+			wait = "20s"
+		}
+		fmt.Fprintf(&b, "lease_ttl = %s\nlease_wait = %s\n", q(ttl), q(wait))
 	}
 	iv := c.Interval
 	if iv == "" {
@@ -328,6 +339,9 @@ func (c Config) Write(t testing.TB, dir, name string) string {
 		fmt.Fprintf(&b, "\n[[stream]]\nname = %s\n", q(s.Name))
 		if s.OnError != "" {
 			fmt.Fprintf(&b, "on_error = %s\n", q(s.OnError))
+		}
+		if s.Shard != "" {
+			fmt.Fprintf(&b, "shard = %s\n", q(s.Shard))
 		}
 		fmt.Fprintf(&b, "  [stream.source]\n  keyspace = %s\n  table = %s\n", q(Keyspace), q(s.Table))
 		if len(s.Columns) > 0 {
