@@ -45,7 +45,7 @@ func TestKafkaKillAndResume(t *testing.T) {
 	txid := fmt.Sprintf("sluice.reliability.%d", time.Now().UnixNano())
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.jsonl")
-	path := cfg{EveryPages: 4, Streams: []streamCfg{{Name: "kkill", Table: killTable, PageSize: killPage, RatePages: 25,
+	path := cfg{EveryPages: 4, Interval: "30s", Streams: []streamCfg{{Name: "kkill", Table: killTable, PageSize: killPage, RatePages: 25,
 		Sinks: []sinkCfg{{Name: "file", Format: "jsonl", Path: out}, kafkaSink(seeds, topic, txid)}}}}.Write(t, dir, "sluice.toml")
 	points := []killPoint{{0, midInterval}, {4, atCheckpoint}, {8, midInterval}, {12, atCheckpoint}, {16, midInterval},
 		{20, atCheckpoint}, {24, midInterval}, {28, atCheckpoint}, {32, midInterval}, {40, midInterval}}
