@@ -20,6 +20,8 @@ pub struct Runtime {
     schema_ncols: usize,
     schema: Schema,
     schema_id: u64,
+    /// The schema id the plugin's `prepare` last succeeded for (0 = none).
+    prepared: u64,
     inited: bool,
 }
 
@@ -125,6 +127,11 @@ impl Runtime {
         }
         let page = Page::assemble(b, &layout, at, &self.schema, self.schema_id)
             .map_err(|e| e.context("sluice sdk: decode page"))?;
+        if self.prepared != self.schema_id {
+            // Once per new schema; again on the next page after a failure.
+            plugin.prepare(&self.schema)?;
+            self.prepared = self.schema_id;
+        }
         self.out.reset(Some(layout.nrows));
         crate::page::take_fault();
         let r = plugin.process(&page, &mut self.out);
