@@ -7,8 +7,9 @@
 #               each plugin to examples/<name>/rust/<name>.wasm
 #               (rust/examples/json_doc/json_doc.wasm)
 #   rust-test   cargo test of the workspace (the SDK's and the plugins' native
-#               tests), then a scaffolded Rust plugin in a temporary directory
-#               outside the repository: cargo build, cargo test, make unit
+#               tests), then `sluice plugin new -lang rust` in a temporary
+#               directory outside the repository, whose make unit (cargo test)
+#               and make test (cargo build, sluice plugin test) must pass
 #   rust-check  rebuild every plugin into a scratch target dir and fail if a
 #               committed .wasm differs from its rebuild
 #
@@ -59,7 +60,7 @@ rust-all: $(RUST_VENDOR)
 
 rust-test: $(RUST_VENDOR)
 	env -u RUSTFLAGS PATH=/usr/bin:$$PATH RUSTC=$(RUSTC) RUSTDOC=$(RUSTDOC) $(CARGO) test --offline --locked
-	@echo "rust-test: scaffold checked by go test ./internal/scaffold"
+	cd .. && $(GO) test -count=1 -run 'TestPluginNewScaffoldsBuildAndPass/rust' ./cmd/sluice
 
 rust-check: $(RUST_VENDOR)
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
