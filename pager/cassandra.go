@@ -564,3 +564,26 @@ func truncateString(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// TableColumn is one column of a table as system_schema describes it.
+type TableColumn struct {
+	Name string
+	Kind string // partition_key, clustering, static, regular
+	Type string // CQL type, as system_schema.columns.type (e.g. "frozen<list<int>>")
+}
+
+// TableSchema returns the columns of keyspace.table in the order sluice
+// pages them (SELECT * order): partition key and clustering columns by
+// position, then static, then regular columns, each group by name. It is
+// what `sluice plugin schema` writes as a fixture schema.
+func TableSchema(ctx context.Context, s *gocql.Session, keyspace, table string) ([]TableColumn, error) {
+	cols, err := tableColumns(ctx, s, keyspace, table)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TableColumn, len(cols))
+	for i, c := range cols {
+		out[i] = TableColumn{Name: c.name, Kind: c.kind, Type: c.typ}
+	}
+	return out, nil
+}
