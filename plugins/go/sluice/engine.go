@@ -16,9 +16,10 @@ type engine struct {
 	plugin Plugin
 	inited bool
 
-	dec  pageDecoder
-	page Page
-	out  Output
+	dec      pageDecoder
+	prepared *Schema // the schema Preparer.Prepare last succeeded for
+	page     Page
+	out      Output
 
 	secs []abi.Section
 	res  []byte // result buffer, reused; a handle points into it until the next call
@@ -73,6 +74,14 @@ func (e *engine) process(b []byte) []byte {
 	}
 	e.page.reset(p)
 	e.out.reset(p.NumRows(), p.Schema)
+	if pr, ok := e.plugin.(Preparer); ok && e.prepared != p.Schema {
+		// The decoder keeps one *Schema per schema: a new pointer is a
+		// new schema.
+		if err := guard(func() error { return pr.Prepare(p.Schema) }); err != nil {
+			return e.errorResult(err)
+		}
+		e.prepared = p.Schema
+	}
 	err = guard(func() error { return e.plugin.Process(&e.page, &e.out) })
 	// A malformed cell the plugin read is the first problem, whatever it
 	// did with the NULL it got.
