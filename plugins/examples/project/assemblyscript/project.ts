@@ -35,7 +35,7 @@ class Project extends Plugin {
     if (e !== null) return e.prefixed("project");
     e = cfg.single(["compute", "compute_as"]);
     if (e !== null) return e.prefixed("project");
-    const entries = cfg.getAll("columns");
+    const entries = cfg.all("columns");
     if (entries.length == 0) return new PluginError("project: missing config key \"columns\"");
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];

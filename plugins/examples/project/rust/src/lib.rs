@@ -42,7 +42,7 @@ impl Plugin for Project {
         let ctx = |e: Error| e.context("project");
         cfg.unknown(&["columns", "compute", "compute_as"]).map_err(ctx)?;
         cfg.single(&["compute", "compute_as"]).map_err(ctx)?;
-        let entries = cfg.get_all("columns");
+        let entries = cfg.all("columns");
         if entries.is_empty() {
             return Err(Error::new("project: missing config key \"columns\""));
         }

@@ -24,7 +24,7 @@ impl Plugin for Redact {
         let ctx = |e: Error| e.context("redact");
         cfg.unknown(&["columns", "mode"]).map_err(ctx)?;
         cfg.single(&["mode"]).map_err(ctx)?;
-        let columns: Vec<String> = cfg.get_all("columns").into_iter().map(String::from).collect();
+        let columns: Vec<String> = cfg.all("columns").into_iter().map(String::from).collect();
         if columns.is_empty() {
             return Err(Error::new("redact: missing config key \"columns\""));
         }

@@ -51,7 +51,7 @@ impl Plugin for JsonDoc {
         if name.is_empty() {
             return Err(Error::new("json_doc: name is empty"));
         }
-        let columns: Vec<String> = cfg.get_all("columns").into_iter().map(String::from).collect();
+        let columns: Vec<String> = cfg.all("columns").into_iter().map(String::from).collect();
         if let Some(c) = columns.iter().find(|c| c.is_empty()) {
             return Err(Error::new(format!("json_doc: columns entry {} is empty", quote(c))));
         }
