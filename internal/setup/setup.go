@@ -164,7 +164,7 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	}
 	cc := b.cfg.Checkpoint
 	return stream.Spec{
-		Name: sc.Name, Source: src, Plan: plan, Paging: opts, Observer: obs,
+		Name: sc.Name, Source: src, Plan: plan, Paging: opts, Observer: obs, KeyColumns: src.KeyColumns(),
 		Plugins: b.plugins, Sinks: b.sinks, Store: store,
 		Checkpoint: stream.CheckpointPolicy{EveryPages: cc.EveryPages, Interval: cc.Interval, Where: where, StartOver: startOver},
 		Logger:     b.env.Logger, Metrics: b.env.Metrics,

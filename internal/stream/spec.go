@@ -26,6 +26,11 @@ type Spec struct {
 	// Observer receives paging metrics; nil = none.
 	Observer pager.Observer
 
+	// KeyColumns are the primary key columns of the rows the source pages,
+	// by name (nil = unknown): a plugin failure on a row names the row's
+	// key with them.
+	KeyColumns []string
+
 	// Plugins is the chain, in order. The stream takes ownership of the
 	// modules (it closes them).
 	Plugins []Plugin

@@ -1274,7 +1274,14 @@ int32_t sluice_find_column(const sluice_page *p, sluice_str name) {
     return -1;
 }
 
+/* The row slot (ABI.md 3.1): the index of the row the plugin last took from
+ * the page of the current sluice_process (sluice_page_row stores it), -1
+ * outside. After a trap the host reads it, through the sluice_row_slot
+ * export, to name the row. */
+static volatile int32_t sluice__row_slot = -1;
+
 sluice_row sluice_page_row(const sluice_page *p, uint32_t i) {
+    sluice__row_slot = (int32_t)i;
     sluice_row r;
     r.page = p;
     r.index = i;
@@ -2341,6 +2348,10 @@ static const uint8_t *sluice__input(int32_t ptr, int32_t n) {
     return sluice__in;
 }
 
+__attribute__((export_name("sluice_row_slot"))) int32_t sluice__export_row_slot(void) {
+    return (int32_t)(uintptr_t)&sluice__row_slot;
+}
+
 __attribute__((export_name("sluice_abi_version"))) int32_t sluice__export_abi_version(void) {
     return (int32_t)SLUICE_ABI_VERSION;
 }
@@ -2388,7 +2399,10 @@ __attribute__((export_name("sluice_process"))) int64_t sluice__export_process(in
         prepared = page.schema_id;
     }
 #endif
-    return sluice__finish(sluice_plugin_process(&page, &sluice__out));
+    sluice__row_slot = -1;
+    int st = sluice_plugin_process(&page, &sluice__out);
+    sluice__row_slot = -1;
+    return sluice__finish(st);
 }
 
 #ifdef SLUICE_WITH_FLUSH

@@ -23,6 +23,13 @@ export const PAGE_MAGIC: u32 = 0x31504C53;
  * whose framing is malformed (which the host never sends) reads as NULL and
  * records an error (see err) that fails the call whatever the plugin returns.
  */
+/**
+ * The row slot (ABI.md 3.1): the index of the row the plugin last took from the page
+ * of the current sluice_process (Page.row stores it), -1 outside. After a trap the
+ * host reads it, through the sluice_row_slot export, to name the row.
+ */
+export const ROW_SLOT: usize = memory.data(4);
+
 export class Page {
   /** The 1-based page number within the stream. */
   number: u64 = 0;
@@ -84,6 +91,7 @@ export class Page {
    * nothing.
    */
   row(i: i32): Row {
+    store<i32>(ROW_SLOT, i);
     if (<u32>i < <u32>this.pooled) {
       const r = changetype<Row>(load<usize>(this.poolData + (<usize>i << alignof<usize>())));
       r.index = i;

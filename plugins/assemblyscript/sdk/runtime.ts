@@ -4,7 +4,7 @@ import { Config } from "./config";
 import { PluginError } from "./error";
 import { log, Level } from "./log";
 import { Output, encodeError } from "./output";
-import { Page, PAGE_MAGIC } from "./page";
+import { Page, PAGE_MAGIC, ROW_SLOT } from "./page";
 import { registeredPlugin, Plugin } from "./plugin";
 import { clearError, currentError, takeFault } from "./state";
 import { Schema } from "./types";
@@ -206,7 +206,9 @@ export function process(ptr: usize, len: i32): i64 {
     preparedId = page.schemaId;
   }
   takeFault();
+  store<i32>(ROW_SLOT, -1);
   const pe = p.process(page, out);
+  store<i32>(ROW_SLOT, -1);
   // A malformed cell the plugin read is the first problem, whatever it did with
   // the NULL it got.
   const f = takeFault();

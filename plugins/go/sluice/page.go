@@ -89,6 +89,7 @@ func (p *Page) Column(name string) (int, error) {
 
 // Row returns row i (0-based). It panics if i is out of range.
 func (p *Page) Row(i int) Row {
+	rowSlot = int32(i)
 	at := p.p.Offsets[i]
 	return Row{page: p, i: i, at: at, b: p.p.Data[at:p.p.Offsets[i+1]]}
 }

@@ -159,6 +159,12 @@ macro_rules! plugin {
             $crate::rt::alloc(size)
         }
 
+        /// ABI export: the address of the row slot (ABI.md 3.1).
+        #[no_mangle]
+        pub extern "C" fn sluice_row_slot() -> i32 {
+            $crate::rt::row_slot()
+        }
+
         /// ABI export: config.
         #[no_mangle]
         pub extern "C" fn sluice_init(ptr: i32, len: i32) -> i64 {

@@ -25,6 +25,18 @@ pub struct Runtime {
     inited: bool,
 }
 
+/// The row slot (ABI.md 3.1): the index of the row the plugin last took
+/// from the page of the current `sluice_process` ([`Page::row`] and the row
+/// iterator store it), -1 outside. After a trap the host reads it to name the
+/// row. An atomic only so native tests may run in threads; on wasm32 it is a
+/// plain load and store.
+pub static ROW_SLOT: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(-1);
+
+/// The address of [`ROW_SLOT`], for the `sluice_row_slot` export.
+pub fn row_slot() -> i32 {
+    &ROW_SLOT as *const _ as usize as i32
+}
+
 fn not_inited() -> Error {
     Error::new("sluice sdk: called before a successful sluice_init")
 }
@@ -135,6 +147,7 @@ impl Runtime {
         self.out.reset(Some(layout.nrows));
         crate::page::take_fault();
         let r = plugin.process(&page, &mut self.out);
+        ROW_SLOT.store(-1, core::sync::atomic::Ordering::Relaxed);
         // A malformed cell the plugin read is the first problem, whatever it did
         // with the null it got.
         if let Some(f) = crate::page::take_fault() {
