@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/ianlancetaylor/demangle"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -721,11 +723,28 @@ func (i *Instance) classify(ctx context.Context, fname string, limit time.Durati
 	default:
 		pe.Message, pe.WasmStack = splitStack(text)
 	}
+	pe.WasmStack = demangleStack(pe.WasmStack)
 	pe.StderrTail = i.out.tail.String()
 	if pe.Kind == KindTrap || pe.Kind == KindExit {
 		i.classifyMemory(pe)
 	}
 	return pe
+}
+
+// rustSymbol matches a mangled Rust symbol in a stack frame: the legacy
+// scheme (_ZN...E, with a hash segment) and v0 (_R...).
+var rustSymbol = regexp.MustCompile(`_ZN[0-9A-Za-z_$.]+E|_R[0-9A-Za-z_]+`)
+
+// demangleStack rewrites the mangled Rust symbols of a wasm stack trace
+// as Rust paths without the hash (_ZN4core9panicking9panic_fmt17h…E →
+// core::panicking::panic_fmt); anything else is left as it is.
+func demangleStack(stack string) string {
+	if !strings.Contains(stack, "_ZN") && !strings.Contains(stack, "_R") {
+		return stack
+	}
+	return rustSymbol.ReplaceAllStringFunc(stack, func(sym string) string {
+		return demangle.Filter(sym, demangle.NoParams)
+	})
 }
 
 // classifyMemory turns a trap or exit that followed a refused memory.grow

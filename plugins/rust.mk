@@ -38,7 +38,8 @@ RUSTC ?= /usr/bin/rustc
 RUSTDOC ?= /usr/bin/rustdoc
 RUST_EXAMPLES := filter project redact count_by
 # name:committed path of every plugin the workspace builds
-RUST_WASMS := $(foreach e,$(RUST_EXAMPLES),$(e):examples/$(e)/rust/$(e).wasm) json_doc:rust/examples/json_doc/json_doc.wasm
+RUST_WASMS := $(foreach e,$(RUST_EXAMPLES),$(e):examples/$(e)/rust/$(e).wasm) json_doc:rust/examples/json_doc/json_doc.wasm \
+	trap:conformance/trap/rust/trap.wasm
 RUST_ENV := PATH=/usr/bin:$$PATH RUSTC=$(RUSTC) RUSTDOC=$(RUSTDOC) \
 	RUSTFLAGS="-C target-feature=+bulk-memory --remap-path-prefix=$(CURDIR)=plugins"
 RUST_BUILD := $(CARGO) build --offline --locked --target wasm32-unknown-unknown --release

@@ -132,7 +132,7 @@ var languages = []language{
 		id: "assemblyscript", display: "AssemblyScript", source: "assembly/index.ts",
 		requires: "Node.js 18 or newer with npm (`npm install` fetches the pinned AssemblyScript compiler)",
 		build: "npm install --no-audit --no-fund\n" +
-			"node_modules/.bin/asc assembly/index.ts -o @@NAME@@.wasm -O3 --runtime incremental \\\n" +
+			"node_modules/.bin/asc assembly/index.ts -o @@NAME@@.wasm -O3 --debug --runtime incremental \\\n" +
 			"  --use 'abort=~lib/@sluice/sdk/runtime/sluiceAbort'",
 		sdkNote: "The SDK is the package `@sluice/sdk`, copied into `sdk/` from the sluice\n" +
 			"source tree this project was generated from and named in `package.json`\n" +

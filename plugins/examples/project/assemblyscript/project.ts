@@ -6,7 +6,7 @@
 // Built (from plugins/, by `make assemblyscript-all`; see assemblyscript.mk) with:
 //
 //   assemblyscript/node_modules/.bin/asc examples/project/assemblyscript/project.ts \
-//     -o examples/project/assemblyscript/project.wasm -O3 --runtime incremental \
+//     -o examples/project/assemblyscript/project.wasm -O3 --debug --runtime incremental \
 //     --use abort=assemblyscript/sdk/runtime/sluiceAbort
 
 import { Config, Output, Page, Plugin, PluginError, Schema, Type, TypeId, typeName, register } from "../../../assemblyscript/sdk";

@@ -5,7 +5,7 @@
 // Built (from plugins/, by `make assemblyscript-all`; see assemblyscript.mk) with:
 //
 //   assemblyscript/node_modules/.bin/asc examples/redact/assemblyscript/redact.ts \
-//     -o examples/redact/assemblyscript/redact.wasm -O3 --runtime incremental \
+//     -o examples/redact/assemblyscript/redact.wasm -O3 --debug --runtime incremental \
 //     --use abort=assemblyscript/sdk/runtime/sluiceAbort
 
 import { Config, Output, Page, Plugin, PluginError, TypeId, typeName, register } from "../../../assemblyscript/sdk";

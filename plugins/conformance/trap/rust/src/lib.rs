@@ -1,0 +1,31 @@
+//! The trap test plugin in Rust: panics on the first row whose `column`
+//! equals `value` (plugins/conformance/trap/README.md).
+
+use sluice::{Config, Error, Output, Page, Plugin};
+
+struct Trap {
+    column: String,
+    value: i32,
+}
+
+impl Plugin for Trap {
+    fn init(cfg: &Config) -> Result<Self, Error> {
+        Ok(Trap { column: cfg.require("column")?.to_string(), value: cfg.parse_or("value", 0)? })
+    }
+
+    fn process(&mut self, page: &Page<'_>, _out: &mut Output) -> Result<(), Error> {
+        for row in page.rows() {
+            check_row(row.get::<i32>(self.column.as_str())?, self.value);
+        }
+        Ok(())
+    }
+}
+
+#[inline(never)]
+fn check_row(v: Option<i32>, bad: i32) {
+    if v == Some(bad) {
+        panic!("trap: value {} is the bad one", bad);
+    }
+}
+
+sluice::plugin!(Trap);
