@@ -41,3 +41,20 @@ func TestPluginSchemaFromLiveTable(t *testing.T) {
 		t.Errorf("bad argument: exit %d\n%s", code, stderr)
 	}
 }
+
+// A plugin that traps on a row: plugin test's report ends with the fixture
+// line that row came from (blank lines and paging counted).
+func TestPluginTestPrintsFixtureLineOfFailingRow(t *testing.T) {
+	dir := t.TempDir()
+	schema := writeFile(t, dir, "schema.txt", "id text\nn int\n")
+	input := writeFile(t, dir, "input.jsonl", `{"id":"a","n":1}`+"\n\n"+`{"id":"b","n":2}`+"\n"+`{"id":"c","n":7}`+"\n"+`{"id":"d","n":8}`+"\n")
+	for _, lang := range []string{"c", "rust", "go", "assemblyscript"} {
+		trap := filepath.Join(repoRoot(t), "plugins", "conformance", "trap", lang, "trap.wasm")
+		code, _, stderr := sluiceRun(t, "plugin", "test", "-plugin", trap, "-config-json", `{"column":"n","value":"7"}`,
+			"-schema-file", schema, "-input", input, "-page-size", "2")
+		if code != 1 || !strings.Contains(stderr, "failed on page 2 split 0 row 0") ||
+			!strings.Contains(stderr, "fixture row: "+input+`:4: {"id":"c","n":7}`) {
+			t.Errorf("%s: exit %d\n%s", lang, code, stderr)
+		}
+	}
+}
