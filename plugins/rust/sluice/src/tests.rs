@@ -826,3 +826,40 @@ fn outcome_rows_by_column_name() {
     assert_eq!(got, [(Some("a"), Some(4)), (Some("b"), None)]);
     assert!(out.rows("").is_none());
 }
+
+#[test]
+fn decimal_and_varint_compare_exactly() {
+    use std::cmp::Ordering::*;
+    let vi = |v: i64| {
+        let mut b = Vec::new();
+        v.encode(&Type::varint(), &mut b).unwrap();
+        b
+    };
+    let (a, b, c, z) = (vi(150), vi(15), vi(-2), vi(0));
+    let dec = |u: &'static [u8], scale: i32| Decimal { scale, unscaled: Varint(u) };
+    let a: &'static [u8] = Box::leak(a.into_boxed_slice());
+    let b: &'static [u8] = Box::leak(b.into_boxed_slice());
+    let c: &'static [u8] = Box::leak(c.into_boxed_slice());
+    let z: &'static [u8] = Box::leak(z.into_boxed_slice());
+    // 1.50 == 1.5, 1.5 > -0.02, 0 == 0.000, 150 > 1.5
+    assert_eq!(dec(a, 2).cmp_value(&dec(b, 1)), Equal);
+    assert_eq!(dec(b, 1).cmp_value(&dec(c, 2)), Greater);
+    assert_eq!(dec(z, 0).cmp_value(&dec(z, 3)), Equal);
+    assert_eq!(dec(a, 0).cmp_value(&dec(b, 1)), Greater);
+    assert_eq!(dec(c, 0).cmp_value(&dec(c, 1)), Less); // -2 < -0.2
+    for (text, want) in [("1.5", Equal), ("1.50000", Equal), ("15e-1", Equal), ("1.49", Greater), ("2", Less), ("-7", Greater), ("0.0", Greater)] {
+        assert_eq!(dec(a, 2).cmp_text(text).unwrap(), want, "1.50 vs {}", text);
+    }
+    assert_eq!(Varint(a).cmp_value(&Varint(b)), Greater);
+    assert_eq!(Varint(c).cmp_value(&Varint(z)), Less);
+    assert_eq!(Varint(a).cmp_text("1.5e2").unwrap(), Equal);
+    assert_eq!(Varint(a).cmp_text("149.99").unwrap(), Greater);
+    // 2^127 - 1, beyond i64: 0x7f ff .. ff (16 bytes)
+    let mut big = vec![0x7f];
+    big.extend_from_slice(&[0xff; 15]);
+    assert_eq!(Varint(&big).cmp_text("170141183460469231731687303715884105727").unwrap(), Equal);
+    assert_eq!(Varint(&big).cmp_text("170141183460469231731687303715884105728").unwrap(), Less);
+    for bad in ["", "-", "1.2.3", "1e", "x", "1e+"] {
+        assert!(Varint(a).cmp_text(bad).is_err(), "{:?}", bad);
+    }
+}
