@@ -104,7 +104,7 @@ var languages = []language{
 			{from: "abi", to: "sdk/abi", match: isGoSource},
 			{from: "plugins/go/sluice", to: "sdk/plugins/go/sluice", match: isGoSource},
 		},
-		unit: "go test: main_test.go, with the SDK's Harness",
+		unit: "go test: main_test.go, the SDK's Harness on the fixture",
 	},
 	{
 		id: "c", display: "C", source: "@@NAME@@.c",

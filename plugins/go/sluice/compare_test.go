@@ -2,6 +2,7 @@ package sluice
 
 import (
 	"math/big"
+	"strings"
 	"testing"
 )
 
@@ -34,5 +35,31 @@ func TestDecimalAndVarintCompareExactly(t *testing.T) {
 		if _, err := CmpVarintText(big.NewInt(1), bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// The typed harness: pages from Go values and JSON lines, outcomes read
+// by column name.
+func TestHarnessTypedPagesAndOutcomes(t *testing.T) {
+	schema, err := ParseSchema("# the fixture\nid int\nage int\nname text\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewHarness(&preparer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Run(h.Page(schema).Row(1, 17, "a").Row(2, 18, nil).JSONL(`{"id":3,"age":30}` + "\n\n" + `{"id":4}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Kept(); len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Errorf("Kept = %v, want [1 2]", got)
+	}
+	if _, err := h.Run(h.Page(schema).JSONL(`{"nope":1}`)); err == nil || !strings.Contains(err.Error(), `"nope" is not a column`) {
+		t.Errorf("unknown column: %v", err)
+	}
+	if _, err := h.Run(h.Page(schema).Row(1, "x", nil)); err == nil || !strings.Contains(err.Error(), `column "age"`) {
+		t.Errorf("bad value: %v", err)
 	}
 }

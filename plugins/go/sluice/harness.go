@@ -16,9 +16,10 @@ import (
 // A Harness belongs to one goroutine. Calls of different harnesses are
 // serialised (they share the package's log capture).
 type Harness struct {
-	e    engine
-	buf  []byte
-	logs []LogRecord
+	e     engine
+	buf   []byte
+	logs  []LogRecord
+	pages uint64 // pages built by Page
 }
 
 // LogRecord is one message a plugin logged through a Harness.
