@@ -45,6 +45,8 @@
 mod config;
 mod encode;
 mod error;
+#[cfg(not(target_arch = "wasm32"))]
+mod fixture;
 mod log;
 mod output;
 mod page;

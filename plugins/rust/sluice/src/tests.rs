@@ -863,3 +863,45 @@ fn decimal_and_varint_compare_exactly() {
         assert!(Varint(a).cmp_text(bad).is_err(), "{:?}", bad);
     }
 }
+
+#[test]
+fn fixture_schema_and_json_lines() {
+    let schema = Schema::parse(
+        "# a fixture\nid int\nname text\nat timestamp\nday date\ntags set<text>\nprice decimal\nn varint\nscores frozen<map<text, int>>\nraw blob\n",
+    )
+    .unwrap();
+    assert_eq!(schema.len(), 9);
+    let page = PageBuilder::new(schema.clone())
+        .jsonl(concat!(
+            r#"{"id":1,"name":"a\u00e9","at":"2024-01-02T03:04:05.678Z","day":"2024-01-02","tags":["x","y"],"price":"-12.50","n":-129,"scores":{"k":3},"raw":"yv4="}"#,
+            "\n\n",
+            r#"{"id":2,"at":1500,"price":1e2}"#,
+            "\n"
+        ))
+        .unwrap();
+    let b = page.build();
+    let layout = crate::page::Page::read_header(&b).unwrap();
+    let mut r = crate::wire::Reader::new(&b, "page");
+    r.pos = layout.schema_start;
+    let s = Schema::read_columns(&mut r, layout.ncols).unwrap();
+    let p = crate::page::Page::assemble(&b, &layout, r.pos, &s, 1).unwrap();
+    assert_eq!(p.num_rows(), 2);
+    let row = p.row(0);
+    assert_eq!(row.get::<&str>("name").unwrap(), Some("aé"));
+    assert_eq!(row.get::<Timestamp>("at").unwrap().unwrap().millis(), 1_704_164_645_678);
+    assert_eq!(format!("{}", row.get::<Date>("day").unwrap().unwrap()), "2024-01-02");
+    assert_eq!(format!("{}", row.get::<Decimal>("price").unwrap().unwrap()), "-12.50");
+    assert_eq!(row.get::<Varint>("n").unwrap().unwrap().to_i64(), Some(-129));
+    assert_eq!(row.get::<&[u8]>("raw").unwrap(), Some(&[0xca, 0xfe][..]));
+    let tags: Vec<&str> = row.get::<List>("tags").unwrap().unwrap().iter().map(|c| c.get::<&str>().unwrap().unwrap()).collect();
+    assert_eq!(tags, ["x", "y"]);
+    let row = p.row(1);
+    assert_eq!(row.get::<&str>("name").unwrap(), None);
+    assert_eq!(row.get::<Timestamp>("at").unwrap().unwrap().millis(), 1500);
+    assert_eq!(format!("{}", row.get::<Decimal>("price").unwrap().unwrap()), "100");
+
+    let e = PageBuilder::new(schema.clone()).jsonl(r#"{"nope":1}"#).unwrap_err();
+    assert!(e.message().contains(r#""nope" is not a column"#), "{}", e.message());
+    let e = PageBuilder::new(schema).jsonl(r#"{"id":"x"}"#).unwrap_err();
+    assert!(e.message().starts_with("JSON line 1: column \"id\" (int)"), "{}", e.message());
+}

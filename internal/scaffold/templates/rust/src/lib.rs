@@ -75,6 +75,17 @@ mod tests {
         Harness::new(&Config::from_pairs([("column", "email")])).unwrap()
     }
 
+    /// The fixture of `make test` (testdata/schema.txt and input.jsonl), natively.
+    #[test]
+    fn fixture() {
+        let schema = Schema::parse(include_str!("../testdata/schema.txt")).unwrap();
+        let h = &mut harness();
+        let page = h.page(&schema).jsonl(include_str!("../testdata/input.jsonl")).unwrap();
+        // Rows 1 (email null) and 3 (no email) are dropped; the empty email
+        // of row 2 is a value, kept.
+        assert_eq!(h.process(&page).unwrap().kept(), [0, 2, 4]);
+    }
+
     #[test]
     fn keeps_rows_with_a_value() {
         let h = &mut harness();
