@@ -80,7 +80,7 @@ func isGoSource(rel string) bool {
 
 // isASSDKFile: the AssemblyScript package's sources and manifest.
 func isASSDKFile(rel string) bool {
-	return rel == "package.json" || (strings.HasSuffix(rel, ".ts") && !strings.HasSuffix(rel, ".d.ts"))
+	return rel == "package.json" || rel == "testing.mjs" || (strings.HasSuffix(rel, ".ts") && !strings.HasSuffix(rel, ".d.ts"))
 }
 
 // isRustSDKFile: the crate's manifest and sources.
@@ -141,6 +141,7 @@ var languages = []language{
 			"sluice tree uses).",
 		sdkFiles: []string{"plugins/assemblyscript/sdk/index.ts", "plugins/assemblyscript/package.json"},
 		sdkCopy:  []sdkCopy{{from: "plugins/assemblyscript/sdk", to: "sdk", match: isASSDKFile}},
+		unit:     "node --test test/: the built module on the fixture (@sluice/sdk/testing.mjs)",
 	},
 }
 

@@ -23,7 +23,7 @@ func TestGenerate(t *testing.T) {
 		"go":             append([]string{".gitignore", "Makefile", "README.md", "go.mod", "main.go", "main_test.go", "sdk/go.mod"}, copied(t, sdk, "go")...),
 		"c":              {".gitignore", "Makefile", "README.md", "my-plugin.c", "sluice.h"},
 		"rust":           append([]string{".cargo/config.toml", ".gitignore", "Cargo.toml", "Makefile", "README.md", "src/lib.rs"}, copied(t, sdk, "rust")...),
-		"assemblyscript": append([]string{".gitignore", "Makefile", "README.md", "assembly/index.ts", "package.json"}, copied(t, sdk, "assemblyscript")...),
+		"assemblyscript": append([]string{".gitignore", "Makefile", "README.md", "assembly/index.ts", "package.json", "test/plugin.test.mjs"}, copied(t, sdk, "assemblyscript")...),
 	}
 	for _, lang := range Languages() {
 		t.Run(lang, func(t *testing.T) {
@@ -98,7 +98,7 @@ func copied(t *testing.T, sdk, lang string) []string {
 	globs := map[string][]string{
 		"go":             {"abi/*.go", "plugins/go/sluice/*.go"},
 		"rust":           {"plugins/rust/sluice/Cargo.toml", "plugins/rust/sluice/src/*.rs"},
-		"assemblyscript": {"plugins/assemblyscript/sdk/*.ts", "plugins/assemblyscript/sdk/package.json"},
+		"assemblyscript": {"plugins/assemblyscript/sdk/*.ts", "plugins/assemblyscript/sdk/package.json", "plugins/assemblyscript/sdk/testing.mjs"},
 	}
 	to := map[string]func(string) string{
 		"go":             func(p string) string { return "sdk/" + p },
