@@ -71,6 +71,7 @@ type language struct {
 type sdkCopy struct {
 	from, to string
 	match    func(rel string) bool
+	rename   string // the copied file's name, when it is one file; "" keeps it
 }
 
 // isGoSource: a package's non-test Go files (no subdirectories).
@@ -108,12 +109,14 @@ var languages = []language{
 	},
 	{
 		id: "c", display: "C", source: "@@NAME@@.c",
-		requires: "clang with the wasm32 target and wasi-libc (Debian: `clang lld wasi-libc libclang-rt-14-dev-wasm32`)",
+		requires: "clang with the wasm32 target and wasi-libc (Debian: `clang lld wasi-libc libclang-rt-14-dev-wasm32`), and Node.js 18 or newer for `make unit`",
 		build:    "clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror -o @@NAME@@.wasm @@NAME@@.c",
 		sdkNote: "The SDK is the single header `sluice.h`, copied into this project from\n" +
 			"`plugins/c/sluice.h` of the sluice source tree it was generated from; its\n" +
 			"comments document it. Copy a newer one over it to upgrade.",
 		sdkFiles: []string{"plugins/c/sluice.h"},
+		sdkCopy:  []sdkCopy{{from: "plugins/assemblyscript/sdk", to: "test", match: func(rel string) bool { return rel == "testing.mjs" }, rename: "sluice-testing.mjs"}},
+		unit:     "node --test test/: the built module on the fixture (test/sluice-testing.mjs)",
 	},
 	{
 		id: "rust", display: "Rust", source: "src/lib.rs",
@@ -288,6 +291,9 @@ func Generate(opts Options) ([]string, error) {
 			b, err := os.ReadFile(p)
 			if err != nil {
 				return err
+			}
+			if c.rename != "" {
+				rel = c.rename
 			}
 			files[path.Join(c.to, rel)] = b
 			return nil

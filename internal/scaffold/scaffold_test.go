@@ -21,7 +21,7 @@ func TestGenerate(t *testing.T) {
 	sdk := root(t)
 	want := map[string][]string{
 		"go":             append([]string{".gitignore", "Makefile", "README.md", "go.mod", "main.go", "main_test.go", "sdk/go.mod"}, copied(t, sdk, "go")...),
-		"c":              {".gitignore", "Makefile", "README.md", "my-plugin.c", "sluice.h"},
+		"c":              {".gitignore", "Makefile", "README.md", "my-plugin.c", "sluice.h", "test/plugin.test.mjs", "test/sluice-testing.mjs"},
 		"rust":           append([]string{".cargo/config.toml", ".gitignore", "Cargo.toml", "Makefile", "README.md", "src/lib.rs"}, copied(t, sdk, "rust")...),
 		"assemblyscript": append([]string{".gitignore", "Makefile", "README.md", "assembly/index.ts", "package.json", "test/plugin.test.mjs"}, copied(t, sdk, "assemblyscript")...),
 	}
