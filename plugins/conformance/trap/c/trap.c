@@ -1,11 +1,20 @@
 /* The trap test plugin in C: __builtin_trap() on the first row whose column
  * equals value (plugins/conformance/trap/README.md). Built by build.sh. */
 #define SLUICE_IMPLEMENTATION
+#define SLUICE_WITH_PREPARE
 #define SLUICE_ERROR_PREFIX "trap: "
 #include "sluice.h"
 
 static sluice_str column;
 static int64_t bad;
+static uint32_t col;
+
+int sluice_plugin_prepare(const sluice_schema *schema) {
+    int32_t i = sluice_column_index(schema, column);
+    if (i < 0) return sluice_fail(-1, "prepare: no column \"%S\"", column);
+    col = (uint32_t)i;
+    return SLUICE_OK;
+}
 
 int sluice_plugin_init(const sluice_config *cfg) {
     if (sluice_config_require(cfg, "column", &column) != SLUICE_OK) return SLUICE_FAIL;
@@ -18,12 +27,10 @@ __attribute__((noinline)) static void check_row(int st, int32_t v) {
 
 int sluice_plugin_process(const sluice_page *page, sluice_output *out) {
     (void)out;
-    int32_t col = sluice_find_column(page, column);
-    if (col < 0) return SLUICE_FAIL;
     for (uint32_t i = 0; i < page->nrows; i++) {
         sluice_row row = sluice_page_row(page, i);
         int32_t v = 0;
-        int st = sluice_get_int(&row, (uint32_t)col, &v);
+        int st = sluice_get_int(&row, col, &v);
         if (st < 0) return st;
         check_row(st, v);
     }

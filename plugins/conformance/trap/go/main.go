@@ -20,6 +20,15 @@ func main() {}
 type trap struct {
 	column string
 	value  int32
+	col    int
+}
+
+func (t *trap) Prepare(s *sluice.Schema) error {
+	t.col = s.Index(t.column)
+	if t.col < 0 {
+		return fmt.Errorf("trap: prepare: no column %q", t.column)
+	}
+	return nil
 }
 
 func (t *trap) Init(cfg sluice.Config) error {
@@ -38,7 +47,7 @@ func (t *trap) Init(cfg sluice.Config) error {
 
 func (t *trap) Process(page *sluice.Page, out *sluice.Output) error {
 	for row := range page.Rows() {
-		v, null, err := row.Int(t.column)
+		v, null, err := row.IntAt(t.col)
 		if err != nil {
 			return err
 		}

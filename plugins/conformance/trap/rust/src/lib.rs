@@ -1,21 +1,27 @@
 //! The trap test plugin in Rust: panics on the first row whose `column`
 //! equals `value` (plugins/conformance/trap/README.md).
 
-use sluice::{Config, Error, Output, Page, Plugin};
+use sluice::{quote, Config, Error, Output, Page, Plugin, Schema};
 
 struct Trap {
     column: String,
     value: i32,
+    col: usize,
 }
 
 impl Plugin for Trap {
     fn init(cfg: &Config) -> Result<Self, Error> {
-        Ok(Trap { column: cfg.require("column")?.to_string(), value: cfg.parse_or("value", 0)? })
+        Ok(Trap { column: cfg.require("column")?.to_string(), value: cfg.parse_or("value", 0)?, col: 0 })
+    }
+
+    fn prepare(&mut self, schema: &Schema) -> Result<(), Error> {
+        self.col = schema.index(&self.column).ok_or_else(|| Error::new(format!("trap: prepare: no column {}", quote(&self.column))))?;
+        Ok(())
     }
 
     fn process(&mut self, page: &Page<'_>, _out: &mut Output) -> Result<(), Error> {
         for row in page.rows() {
-            check_row(row.get::<i32>(self.column.as_str())?, self.value);
+            check_row(row.get::<i32>(self.col)?, self.value);
         }
         Ok(())
     }
