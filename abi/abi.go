@@ -55,6 +55,7 @@ const (
 	ExportFlush      = "sluice_flush"       // () -> i64, optional
 	ExportSnapshot   = "sluice_snapshot"    // () -> i64, optional
 	ExportRestore    = "sluice_restore"     // (ptr i32, len i32) -> i64, required if sluice_snapshot is exported
+	ExportRowSlot    = "sluice_row_slot"    // () -> i32, optional: address of the row slot (ABI.md 3.1)
 	ExportInitialize = "_initialize"        // () -> (), WASI reactors
 	ExportStart      = "_start"             // WASI command entry point: refused by the host
 	ExportMemory     = "memory"             // the guest's linear memory, required

@@ -89,7 +89,11 @@ type PluginError struct {
 	Page   uint64 // page number (1-based); 0 = not page-specific
 	Split  uint32 // split index of Page
 	Row    int64  // row within Page; -1 = unknown / not row-specific
-	Kind   ErrorKind
+	// Key is the primary key of Row, as name=value pairs in the JSON form
+	// (`id=42, day="2024-01-02"`), when the stream knows the key columns
+	// (InstanceConfig.KeyColumns) and the page has them; "" otherwise.
+	Key  string
+	Kind ErrorKind
 	// Message is the one-line description (a trap, the plugin's own
 	// message, what the host refused and which limit applied).
 	Message string
@@ -125,6 +129,9 @@ func (e *PluginError) Error() string {
 		fmt.Fprintf(&b, " on page %d split %d", e.Page, e.Split)
 		if e.Row >= 0 {
 			fmt.Fprintf(&b, " row %d", e.Row)
+			if e.Key != "" {
+				fmt.Fprintf(&b, " (key %s)", e.Key)
+			}
 		}
 		if e.Func != "" && e.Func != exportProcessName {
 			fmt.Fprintf(&b, " in %s", e.Func)

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/ianlancetaylor/demangle"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -49,6 +51,10 @@ type InstanceConfig struct {
 	// sluice.log, interleaved) are kept for error reports (default
 	// DefaultStderrCap, 64 KiB).
 	StderrCap int
+	// KeyColumns are the primary key columns of the pages, by name (nil =
+	// unknown): a failure on a row reports the row's key (PluginError.Key)
+	// from those of them the page has.
+	KeyColumns []string
 	// ResultCap is the largest result, snapshot or state a call may
 	// return, in bytes (default DefaultResultCap, 64 MiB).
 	ResultCap int
@@ -123,10 +129,13 @@ type Instance struct {
 
 	initialized bool // Instantiate finished: calls run under PageTimeout
 
-	page   uint64 // page of the current call (0 = none)
-	split  uint32
-	failed *PluginError
-	closed bool
+	page  uint64 // page of the current call (0 = none)
+	split uint32
+	// rowSlot is the address of the plugin's row slot (ABI.md 3.1), 0 when
+	// it exports none: read only after a failed sluice_process.
+	rowSlot uint32
+	failed  *PluginError
+	closed  bool
 }
 
 // Instantiate creates an instance of the module and initializes it: runs
@@ -230,7 +239,84 @@ func (i *Instance) initialize(ctx context.Context) error {
 	if err := i.callWithInput(ctx, t, i.wm.ExportedFunction(abi.ExportInit), abi.ExportInit, cfgBytes); err != nil {
 		return err
 	}
-	return i.errorsOnly(abi.ExportInit, i.stack[0])
+	if err := i.errorsOnly(abi.ExportInit, i.stack[0]); err != nil {
+		return err
+	}
+	return i.findRowSlot(ctx, t)
+}
+
+// findRowSlot asks a plugin that exports sluice_row_slot for the address of
+// its row slot. A slot that does not fit in memory is ignored, as is an
+// export of another signature: the slot only adds the row to trap reports.
+func (i *Instance) findRowSlot(ctx context.Context, t time.Duration) error {
+	fn := i.wm.ExportedFunction(abi.ExportRowSlot)
+	if fn == nil {
+		return nil
+	}
+	d := fn.Definition()
+	if len(d.ParamTypes()) != 0 || len(d.ResultTypes()) != 1 || d.ResultTypes()[0] != api.ValueTypeI32 {
+		return nil
+	}
+	if err := i.invokeAlone(ctx, t, fn, abi.ExportRowSlot); err != nil {
+		return err
+	}
+	addr := api.DecodeU32(i.stack[0])
+	if addr != 0 && uint64(addr)+4 <= uint64(i.mem.Size()) {
+		i.rowSlot = addr
+	}
+	return nil
+}
+
+// rowKey fills the Key of a failure on a row of page: the key columns
+// the page has, as name=value in the JSON form of docs/json.md.
+func (i *Instance) rowKey(err error, page *abi.Page) {
+	var pe *PluginError
+	if len(i.cfg.KeyColumns) == 0 || !errors.As(err, &pe) || pe.Row < 0 || pe.Row >= int64(page.NumRows()) {
+		return
+	}
+	row := page.Row(int(pe.Row))
+	var b []byte
+	for _, name := range i.cfg.KeyColumns {
+		c := page.Schema.Index(name)
+		if c < 0 {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, name...)
+		b = append(b, '=')
+		cell, null := row.Cell(c)
+		if null {
+			b = append(b, "null"...)
+			continue
+		}
+		v, err := abi.AppendJSON(nil, page.Schema.Columns[c].Type, cell)
+		if err != nil {
+			v = []byte("<invalid>")
+		}
+		b = append(b, v...)
+	}
+	pe.Key = string(b)
+}
+
+// trapRow fills the row of a trap, timeout or memory failure of
+// sluice_process from the plugin's row slot (ABI.md 3.1).
+func (i *Instance) trapRow(err error, in *Batch) {
+	var pe *PluginError
+	if i.rowSlot == 0 || !errors.As(err, &pe) || pe.Row >= 0 {
+		return
+	}
+	switch pe.Kind {
+	case KindTrap, KindTimeout, KindMemoryLimit:
+	default:
+		return
+	}
+	v, ok := i.mem.ReadUint32Le(i.rowSlot)
+	if !ok || int32(v) < 0 || int(int32(v)) >= in.rows {
+		return
+	}
+	pe.Row = int64(in.rowIndex(int(int32(v))))
 }
 
 // Module returns the module the instance was created from.
@@ -325,6 +411,8 @@ func (i *Instance) ProcessBatch(ctx context.Context, in Batch) (Outputs, error) 
 	}
 	i.stack[0], i.stack[1] = api.EncodeU32(ptr), api.EncodeU32(uint32(n))
 	if err := i.invoke(cc, i.fn.process, abi.ExportProcess); err != nil {
+		i.trapRow(err, &in)
+		i.rowKey(err, page)
 		return Outputs{}, i.fail(err)
 	}
 	h := i.stack[0]
@@ -337,6 +425,7 @@ func (i *Instance) ProcessBatch(ctx context.Context, in Batch) (Outputs, error) 
 		if errors.As(err, &pe) && pe.Kind == KindPluginReported && pe.Row >= 0 {
 			pe.Row = int64(in.rowIndex(int(pe.Row)))
 		}
+		i.rowKey(err, page)
 		return Outputs{}, i.fail(err)
 	}
 	if err := res.Validate(page.Schema); err != nil {
@@ -637,11 +726,28 @@ func (i *Instance) classify(ctx context.Context, fname string, limit time.Durati
 	default:
 		pe.Message, pe.WasmStack = splitStack(text)
 	}
+	pe.WasmStack = demangleStack(pe.WasmStack)
 	pe.StderrTail = i.out.tail.String()
 	if pe.Kind == KindTrap || pe.Kind == KindExit {
 		i.classifyMemory(pe)
 	}
 	return pe
+}
+
+// rustSymbol matches a mangled Rust symbol in a stack frame: the legacy
+// scheme (_ZN...E, with a hash segment) and v0 (_R...).
+var rustSymbol = regexp.MustCompile(`_ZN[0-9A-Za-z_$.]+E|_R[0-9A-Za-z_]+`)
+
+// demangleStack rewrites the mangled Rust symbols of a wasm stack trace
+// as Rust paths without the hash (_ZN4core9panicking9panic_fmt17h…E →
+// core::panicking::panic_fmt); anything else is left as it is.
+func demangleStack(stack string) string {
+	if !strings.Contains(stack, "_ZN") && !strings.Contains(stack, "_R") {
+		return stack
+	}
+	return rustSymbol.ReplaceAllStringFunc(stack, func(sym string) string {
+		return demangle.Filter(sym, demangle.NoParams)
+	})
 }
 
 // classifyMemory turns a trap or exit that followed a refused memory.grow

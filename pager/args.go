@@ -19,9 +19,11 @@ type TableColumn struct {
 	Type     string // CQL type, e.g. "timestamp", "frozen<list<int>>"
 }
 
-// TableColumns returns the columns of a table in SELECT * order: partition
-// key and clustering columns by position, then static, then regular
-// columns, each group by name. A missing table is a *SourceError.
+// TableColumns returns the columns of a table in SELECT * order, the order
+// sluice pages them: partition key and clustering columns by position, then
+// static, then regular columns, each group by name. A missing table is a
+// *SourceError. Follow mode checks a table's shape with it, and `sluice
+// plugin schema` writes it as a fixture schema.
 func TableColumns(ctx context.Context, s *gocql.Session, ks, table string) ([]TableColumn, error) {
 	cols, err := tableColumns(ctx, s, ks, table)
 	if err != nil {

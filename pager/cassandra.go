@@ -72,6 +72,7 @@ type CassandraSource struct {
 	cqlMode   bool
 	keyspace  string
 	table     string
+	keyCols   []string // primary key columns, partition key then clustering; nil in CQL mode
 
 	probeOf []int // page columns with a writetime probe, in probe order
 
@@ -136,6 +137,9 @@ func NewCassandraSource(ctx context.Context, s *gocql.Session, spec Spec, opts O
 		if c.kind == "partition_key" {
 			pk = append(pk, quoteIdent(c.name))
 		}
+		if c.kind == "partition_key" || c.kind == "clustering" {
+			src.keyCols = append(src.keyCols, c.name) // cols is in key order
+		}
 	}
 	var sel []string
 	for i, c := range selected {
@@ -174,6 +178,11 @@ func NewCassandraSource(ctx context.Context, s *gocql.Session, spec Spec, opts O
 // Query returns the statement the source runs for a whole-table split (the
 // canonical query that checkpoints are fingerprinted with).
 func (s *CassandraSource) Query() string { return s.wholeStmt }
+
+// KeyColumns returns the table's primary key columns by name, partition
+// key then clustering columns, or nil when unknown (a CQL-mode source):
+// failure reports name a row by them.
+func (s *CassandraSource) KeyColumns() []string { return s.keyCols }
 
 // TokenQuery returns the statement run for a token-range split ("" in CQL
 // mode): the whole-table query restricted by token(pk) > ? AND token(pk) <= ?.

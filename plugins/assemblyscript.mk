@@ -13,7 +13,7 @@
 # does it; so does the rule below). The exact command, from plugins/:
 #
 #   assemblyscript/node_modules/.bin/asc examples/NAME/assemblyscript/NAME.ts \
-#     -o examples/NAME/assemblyscript/NAME.wasm -O3 --runtime incremental \
+#     -o examples/NAME/assemblyscript/NAME.wasm -O3 --debug --runtime incremental \
 #     --use abort=assemblyscript/sdk/runtime/sluiceAbort
 #
 # --use abort=... routes AssemblyScript's abort to the SDK, which logs through
@@ -24,7 +24,7 @@ ASC := assemblyscript/node_modules/.bin/asc
 AS_STAMP := assemblyscript/node_modules/.package-lock.json
 AS_EXAMPLES := filter project redact count_by
 AS_SDK_SRC := $(wildcard assemblyscript/sdk/*.ts)
-AS_FLAGS := -O3 --runtime incremental --use abort=assemblyscript/sdk/runtime/sluiceAbort
+AS_FLAGS := -O3 --debug --runtime incremental --use abort=assemblyscript/sdk/runtime/sluiceAbort
 
 .PHONY: assemblyscript-all assemblyscript-deps assemblyscript-check assemblyscript-test
 
@@ -33,7 +33,13 @@ assemblyscript-deps: $(AS_STAMP)
 $(AS_STAMP): assemblyscript/package-lock.json
 	cd assemblyscript && npm ci --no-audit --no-fund --loglevel=error
 
-assemblyscript-all: $(foreach e,$(AS_EXAMPLES),examples/$(e)/assemblyscript/$(e).wasm)
+# The trap test plugin of plugins/conformance (trap_test.go), built alike.
+AS_TRAP := conformance/trap/assemblyscript/trap
+
+assemblyscript-all: $(foreach e,$(AS_EXAMPLES),examples/$(e)/assemblyscript/$(e).wasm) $(AS_TRAP).wasm
+
+$(AS_TRAP).wasm: $(AS_TRAP).ts $(AS_SDK_SRC) $(AS_STAMP)
+	$(ASC) $< -o $@ $(AS_FLAGS)
 
 define AS_EXAMPLE_RULE
 examples/$(1)/assemblyscript/$(1).wasm: examples/$(1)/assemblyscript/$(1).ts $$(AS_SDK_SRC) $$(AS_STAMP)
@@ -51,6 +57,10 @@ assemblyscript-check: $(AS_STAMP)
 			exit 1; \
 		fi; \
 	done
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(ASC) $(AS_TRAP).ts -o $$tmp/trap.wasm $(AS_FLAGS); \
+	if cmp -s $$tmp/trap.wasm $(AS_TRAP).wasm; then echo "assemblyscript-check: $(AS_TRAP).wasm matches its source"; \
+	else echo "assemblyscript-check: $(AS_TRAP).wasm differs from a rebuild of trap.ts: run make -C plugins assemblyscript-all and commit it" >&2; exit 1; fi
 
 assemblyscript-test: $(AS_STAMP)
 	cd assemblyscript && node --test test/

@@ -21,10 +21,12 @@ C_FREESTANDING := project redact count_by
 c-all:
 	@set -e; for e in $(C_EXAMPLES); do echo "c: examples/$$e/c/$$e.wasm"; examples/$$e/c/build.sh; done
 	@echo "c: c/testdata/sdktest.wasm"; c/testdata/build.sh
+	@echo "c: conformance/trap/c/trap.wasm"; conformance/trap/c/build.sh
 
 c-check:
 	@set -e; for e in $(C_EXAMPLES); do ./check-wasm.sh examples/$$e/c/build.sh $$e.wasm; done
 	@./check-wasm.sh c/testdata/build.sh sdktest.wasm
+	@./check-wasm.sh conformance/trap/c/build.sh trap.wasm
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; for e in $(C_FREESTANDING); do \
 		clang --target=wasm32 -nostdlib -Wl,--no-entry -O2 -Wall -Wextra -Werror -Ic \
 			-o $$tmp/$$e.wasm examples/$$e/c/$$e.c; \

@@ -13,14 +13,18 @@
 GO ?= go
 GO_EXAMPLES := filter project redact count_by
 GO_BUILDS := $(foreach e,$(GO_EXAMPLES),examples/$(e)/go/build.sh)
+# The trap test plugin of plugins/conformance (trap_test.go).
+GO_TRAP := conformance/trap/go/build.sh
 
 .PHONY: go-all go-check go-test
 
 go-all:
 	@set -e; for e in $(GO_EXAMPLES); do echo "go: examples/$$e/go/$$e.wasm"; examples/$$e/go/build.sh; done
+	@echo "go: conformance/trap/go/trap.wasm"; $(GO_TRAP)
 
 go-check:
 	@set -e; for e in $(GO_EXAMPLES); do ./check-wasm.sh examples/$$e/go/build.sh $$e.wasm; done
+	@./check-wasm.sh $(GO_TRAP) trap.wasm
 
 go-test:
 	cd .. && $(GO) test -race ./plugins/go/... ./plugins/examples/...

@@ -1,71 +1,76 @@
-# Rust SDK (rust/sluice) and the Rust builds of the example plugins.
-# Included by plugins/Makefile; run from plugins/ (make -C plugins ...).
+# Rust SDK (rust/sluice), the Rust builds of the example plugins and the
+# Rust-only example rust/examples/json_doc (serde_json from crates.io): one
+# cargo workspace, plugins/Cargo.toml. Included by plugins/Makefile; run from
+# plugins/ (make -C plugins ...).
 #
-#   rust-all    build the SDK rlib, then examples/<name>/rust/<name>.wasm
-#   rust-test   native unit tests of the SDK (rustc --test)
-#   rust-check  rebuild every example into a scratch dir and fail if a
+#   rust-all    cargo build the workspace for wasm32-unknown-unknown, then copy
+#               each plugin to examples/<name>/rust/<name>.wasm
+#               (rust/examples/json_doc/json_doc.wasm)
+#   rust-test   cargo test of the workspace (the SDK's and the plugins' native
+#               tests), then `sluice plugin new -lang rust` in a temporary
+#               directory outside the repository, whose make unit (cargo test)
+#               and make test (cargo build, sluice plugin test) must pass
+#   rust-check  rebuild every plugin into a scratch target dir and fail if a
 #               committed .wasm differs from its rebuild
 #
-# Toolchain: Debian's rustc 1.63 at /usr/bin/rustc, which has the
-# wasm32-unknown-unknown std (the rustup rustc on PATH has no wasm target).
-# No cargo, no crates: the SDK is built as an rlib and linked with --extern.
-# The exact commands (run from plugins/, $(CURDIR) = this directory):
+# Toolchain: Debian's cargo 0.66 and rustc 1.63 (/usr/bin), the toolchain here
+# that has the wasm32-unknown-unknown std (package libstd-rust-dev-wasm32).
+# The rustup cargo and rustc on PATH have no wasm32 target, and rustup's cargo
+# cannot drive rustc 1.63, so CARGO, RUSTC and RUSTDOC are set explicitly and
+# /usr/bin goes first on PATH for everything cargo starts. Crates come from
+# rust/vendor (.cargo/config.toml), filled by scripts/install-deps from the
+# versions Cargo.lock pins; --offline --locked never reaches for the network.
 #
-#   /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-#     -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$(CURDIR)=plugins \
-#     --crate-type rlib --crate-name sluice \
-#     -o rust/target/wasm/libsluice.rlib rust/sluice/src/lib.rs
-#   /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-#     -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$(CURDIR)=plugins \
-#     --crate-type cdylib --crate-name NAME -C lto -C strip=debuginfo \
-#     --extern sluice=rust/target/wasm/libsluice.rlib \
-#     -o examples/NAME/rust/NAME.wasm examples/NAME/rust/NAME.rs
+# The exact build command (from plugins/, $(CURDIR) = this directory):
 #
-# --remap-path-prefix makes the bytes independent of the checkout path (panic
-# messages carry source paths), so a rebuild anywhere gives the committed bytes.
-# +bulk-memory turns memcpy/memset into single memory.copy/memory.fill
-# instructions instead of loops: the host checks for timeouts on every loop
-# iteration of a plugin, which makes loops dear.
+#   RUSTFLAGS="-C target-feature=+bulk-memory --remap-path-prefix=$(CURDIR)=plugins" \
+#     /usr/bin/cargo build --offline --locked --target wasm32-unknown-unknown --release
+#
+# with [profile.release] of Cargo.toml (opt-level s, LTO, one codegen unit,
+# strip debuginfo, panic abort). --remap-path-prefix makes the bytes
+# independent of the checkout path (panic messages carry source paths), so a
+# rebuild anywhere gives the committed bytes. +bulk-memory turns
+# memcpy/memset into single memory.copy/memory.fill instructions instead of
+# loops: the host checks for timeouts on every loop iteration of a plugin.
 
+CARGO ?= /usr/bin/cargo
 RUSTC ?= /usr/bin/rustc
+RUSTDOC ?= /usr/bin/rustdoc
 RUST_EXAMPLES := filter project redact count_by
-RUST_TARGET := rust/target
-RUST_RLIB := $(RUST_TARGET)/wasm/libsluice.rlib
-RUST_SDK_SRC := $(wildcard rust/sluice/src/*.rs)
-RUST_FLAGS := --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-	-C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$(CURDIR)=plugins
-RUST_CDYLIB_FLAGS := --crate-type cdylib -C lto -C strip=debuginfo --extern sluice=$(RUST_RLIB)
+# name:committed path of every plugin the workspace builds
+RUST_WASMS := $(foreach e,$(RUST_EXAMPLES),$(e):examples/$(e)/rust/$(e).wasm) json_doc:rust/examples/json_doc/json_doc.wasm \
+	trap:conformance/trap/rust/trap.wasm
+RUST_ENV := PATH=/usr/bin:$$PATH RUSTC=$(RUSTC) RUSTDOC=$(RUSTDOC) \
+	RUSTFLAGS="-C target-feature=+bulk-memory --remap-path-prefix=$(CURDIR)=plugins"
+RUST_BUILD := $(CARGO) build --offline --locked --target wasm32-unknown-unknown --release
+RUST_VENDOR := rust/vendor/.sluice-vendored
 
-.PHONY: rust-all rust-sdk rust-test rust-check
+.PHONY: rust-all rust-test rust-check rust-vendor
 
-rust-all: $(foreach e,$(RUST_EXAMPLES),examples/$(e)/rust/$(e).wasm)
+# The vendored crates: scripts/install-deps (rustup's cargo vendor) fills them.
+rust-vendor: $(RUST_VENDOR)
 
-rust-sdk: $(RUST_RLIB)
+$(RUST_VENDOR): Cargo.lock
+	../scripts/install-deps --rust-vendor
 
-$(RUST_RLIB): $(RUST_SDK_SRC)
-	@mkdir -p $(dir $@)
-	$(RUSTC) $(RUST_FLAGS) --crate-type rlib --crate-name sluice -o $@ rust/sluice/src/lib.rs
+rust-all: $(RUST_VENDOR)
+	$(RUST_ENV) $(RUST_BUILD)
+	@set -e; for w in $(RUST_WASMS); do \
+		cp target/wasm32-unknown-unknown/release/$${w%%:*}.wasm $${w#*:}; echo "rust: $${w#*:}"; \
+	done
 
-define RUST_EXAMPLE_RULE
-examples/$(1)/rust/$(1).wasm: examples/$(1)/rust/$(1).rs $$(RUST_RLIB)
-	$$(RUSTC) $$(RUST_FLAGS) --crate-name $(1) $$(RUST_CDYLIB_FLAGS) -o $$@ $$<
-endef
-$(foreach e,$(RUST_EXAMPLES),$(eval $(call RUST_EXAMPLE_RULE,$(e))))
+rust-test: $(RUST_VENDOR)
+	env -u RUSTFLAGS PATH=/usr/bin:$$PATH RUSTC=$(RUSTC) RUSTDOC=$(RUSTDOC) $(CARGO) test --offline --locked
+	cd .. && $(GO) test -count=1 -run 'TestPluginNewScaffoldsBuildAndPass/rust' ./cmd/sluice
 
-rust-test:
-	@mkdir -p $(RUST_TARGET)/native
-	$(RUSTC) --edition 2021 --test --crate-name sluice -C opt-level=1 \
-		-o $(RUST_TARGET)/native/sluice-test rust/sluice/src/lib.rs
-	$(RUST_TARGET)/native/sluice-test
-
-rust-check: $(RUST_RLIB)
-	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; for e in $(RUST_EXAMPLES); do \
-		$(RUSTC) $(RUST_FLAGS) --crate-name $$e $(RUST_CDYLIB_FLAGS) \
-			-o $$tmp/$$e.wasm examples/$$e/rust/$$e.rs; \
-		if cmp -s $$tmp/$$e.wasm examples/$$e/rust/$$e.wasm; then \
-			echo "rust-check: examples/$$e/rust/$$e.wasm matches its source"; \
+rust-check: $(RUST_VENDOR)
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(RUST_ENV) CARGO_TARGET_DIR=$$tmp $(RUST_BUILD); \
+	for w in $(RUST_WASMS); do \
+		if cmp -s $$tmp/wasm32-unknown-unknown/release/$${w%%:*}.wasm $${w#*:}; then \
+			echo "rust-check: $${w#*:} matches its source"; \
 		else \
-			echo "rust-check: examples/$$e/rust/$$e.wasm differs from a rebuild of $$e.rs: run make -C plugins rust-all and commit it" >&2; \
+			echo "rust-check: $${w#*:} differs from a rebuild of its crate: run make -C plugins rust-all and commit it" >&2; \
 			exit 1; \
 		fi; \
 	done

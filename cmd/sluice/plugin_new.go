@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -21,8 +22,11 @@ language's SDK, a Makefile with the exact build command, a fixture
 The SDK comes from a sluice source tree: -sdk DIR, by default the first
 directory holding a go.mod of module github.com/sluicehq/sluice found walking
 up from the current directory, then from this binary's directory. Go projects
-get a go.mod replace directive to it, C a copy of sluice.h, Rust a build of the
-SDK crate from its source, AssemblyScript a file: dependency on it.
+get a copy of its Go SDK and abi packages in sdk/ (go.mod: replace => ./sdk),
+C a copy of sluice.h, Rust a copy of the SDK crate in sdk/sluice (a path
+dependency), AssemblyScript a copy of @sluice/sdk in sdk/ (file:sdk): the
+project holds relative paths only and works wherever it is copied. Its
+Makefile runs 'sluice' from PATH (make test SLUICE=/path/to/sluice otherwise).
 
 Languages: ` + "go, rust, c, assemblyscript."
 
@@ -31,7 +35,7 @@ func cmdPluginNew(args []string, stdout, stderr io.Writer) error {
 	lang := fs.String("lang", "", "language: "+strings.Join(scaffold.Languages(), ", "))
 	dir := fs.String("dir", "", "directory to create (default ./NAME); it must not exist or be empty")
 	sdk := fs.String("sdk", "", "root of the sluice source tree holding the SDKs (default: found from the current directory or this binary)")
-	sluiceBin := fs.String("sluice", "", "sluice binary the generated Makefile runs (default: this binary's absolute path)")
+	sluiceBin := fs.String("sluice", "", "sluice binary the generated Makefile runs (default: sluice, from PATH)")
 	// Accept the flags after NAME too: sluice plugin new NAME -lang go.
 	var rest []string
 	if err := parseFlags(fs, args); err != nil {
@@ -61,16 +65,18 @@ func cmdPluginNew(args []string, stdout, stderr io.Writer) error {
 		}
 		root = found
 	}
+	// The Makefile names sluice by a name, never this binary's absolute
+	// path, so the project works wherever it is copied; when `sluice` on
+	// PATH is not this binary, the next step says how to point make at it.
 	bin := *sluiceBin
+	hint := ""
 	if bin == "" {
-		exe, err := os.Executable()
-		if err == nil {
-			exe, err = filepath.Abs(exe)
-		}
-		if err != nil {
-			bin = "sluice"
-		} else {
-			bin = exe
+		bin = "sluice"
+		if exe, err := os.Executable(); err == nil {
+			onPath, perr := exec.LookPath("sluice")
+			if perr != nil || !sameFile(onPath, exe) {
+				hint = " SLUICE=" + exe
+			}
 		}
 	}
 	files, err := scaffold.Generate(scaffold.Options{Lang: *lang, Name: name, Dir: *dir, SDK: root, Sluice: bin})
@@ -81,8 +87,18 @@ func cmdPluginNew(args []string, stdout, stderr io.Writer) error {
 	for _, f := range files {
 		fmt.Fprintf(stdout, "  %s\n", f)
 	}
-	fmt.Fprintf(stdout, "next: cd %s && make test\n", *dir)
+	fmt.Fprintf(stdout, "next: cd %s && make test%s\n", *dir, hint)
 	return nil
+}
+
+// sameFile reports whether a and b name the same file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 // findSDK looks for a sluice source tree above the current directory, then

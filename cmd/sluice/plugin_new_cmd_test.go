@@ -34,7 +34,7 @@ func buildSluice(t *testing.T, dir string) string {
 var toolchains = map[string][]string{
 	"go":             {"go"},
 	"c":              {"clang", "/usr/lib/wasm32-wasi/crt1-reactor.o"},
-	"rust":           {"/usr/bin/rustc"},
+	"rust":           {"/usr/bin/rustc", "/usr/bin/cargo"},
 	"assemblyscript": {"node", "npm"},
 }
 
@@ -59,8 +59,11 @@ func needTools(t *testing.T, tools ...string) {
 }
 
 // TestPluginNewScaffoldsBuildAndPass generates a project in every language
-// with the sluice binary and runs its own `make test` (build, then sluice
-// plugin test with -expect), exactly as a plugin author would.
+// with the sluice binary, copies it to another directory outside the
+// repository (a scaffold holds relative paths only, so it works wherever it
+// is copied) and runs its own `make unit` (the native tests, where the
+// language has them) and `make test` (build, then sluice plugin test with
+// -expect), exactly as a plugin author would.
 func TestPluginNewScaffoldsBuildAndPass(t *testing.T) {
 	if testing.Short() {
 		if os.Getenv("CI") == "true" {
@@ -84,11 +87,27 @@ func TestPluginNewScaffoldsBuildAndPass(t *testing.T) {
 			if !strings.Contains(string(out), "next: cd "+name+" && make test") {
 				t.Errorf("plugin new output:\n%s", out)
 			}
-			proj := filepath.Join(dir, name)
+			proj := filepath.Join(t.TempDir(), "moved", name)
+			if err := os.CopyFS(proj, os.DirFS(filepath.Join(dir, name))); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
 			start := time.Now()
+			if mk, _ := os.ReadFile(filepath.Join(proj, "Makefile")); strings.Contains(string(mk), "\nunit:") {
+				unit := exec.Command("make", "unit")
+				unit.Dir = proj
+				unit.Env = append(os.Environ(), "MAKEFLAGS=", "MFLAGS=", "SLUICE="+bin)
+				if out, err := unit.CombinedOutput(); err != nil {
+					t.Fatalf("make unit: %v\n%s", err, out)
+				}
+			} else {
+				t.Errorf("the %s scaffold has no make unit", lang)
+			}
 			make := exec.Command("make", "test")
 			make.Dir = proj
-			make.Env = append(os.Environ(), "MAKEFLAGS=", "MFLAGS=")
+			make.Env = append(os.Environ(), "MAKEFLAGS=", "MFLAGS=", "SLUICE="+bin)
 			out, err = make.CombinedOutput()
 			if err != nil {
 				t.Fatalf("make test: %v\n%s", err, out)
@@ -106,7 +125,7 @@ func TestPluginNewScaffoldsBuildAndPass(t *testing.T) {
 			}
 			make = exec.Command("make", "test")
 			make.Dir = proj
-			make.Env = append(os.Environ(), "MAKEFLAGS=", "MFLAGS=")
+			make.Env = append(os.Environ(), "MAKEFLAGS=", "MFLAGS=", "SLUICE="+bin)
 			out, err = make.CombinedOutput()
 			if err == nil || !strings.Contains(string(out), `+{"id":3,"email":"","age":null}`) {
 				t.Errorf("make test with a wrong expected file: %v\n%s", err, out)
@@ -159,7 +178,10 @@ func TestPluginNewUsage(t *testing.T) {
 		t.Fatalf("without -sdk: exit %d\n%s", code, stderr)
 	}
 	gomod, err := os.ReadFile(filepath.Join(target, "go.mod"))
-	if err != nil || !strings.Contains(string(gomod), "replace github.com/sluicehq/sluice => "+root+"\n") {
+	if err != nil || !strings.Contains(string(gomod), "replace github.com/sluicehq/sluice => ./sdk\n") {
 		t.Errorf("go.mod:\n%s", gomod)
+	}
+	if _, err := os.Stat(filepath.Join(target, "sdk", "plugins", "go", "sluice", "plugin.go")); err != nil {
+		t.Errorf("the Go SDK was not copied from the tree found: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -180,7 +181,7 @@ func cmdPluginTest(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		in, name = f, *input
 	}
-	pages, err := harness.ReadFixture(name, in, format, schema, *pageSize)
+	pages, lines, err := harness.ReadFixtureLines(name, in, format, schema, *pageSize)
 	if err != nil {
 		return usageError{err}
 	}
@@ -218,7 +219,12 @@ func cmdPluginTest(args []string, stdout, stderr io.Writer) error {
 		}
 		var pe *host.PluginError
 		if errors.As(err, &pe) {
-			return err // the host's report, as a stream prints it; exit 1
+			// The host's report, as a stream prints it, then the fixture
+			// line of the failing row; exit 1.
+			if l := fixtureLine(pe, lines, *pageSize); l > 0 {
+				return fmt.Errorf("%w\nfixture row: %s", err, describeLine(name, *input, l))
+			}
+			return err
 		}
 		return fmt.Errorf("plugin test: %w", err)
 	}
@@ -316,4 +322,42 @@ func summary(specs []harness.Plugin, res *harness.Result, shown, outDir string, 
 		fmt.Fprintf(&sb, "\n  not printed: see them with %s or -out-dir DIR", strings.Join(hidden, ", "))
 	}
 	return sb.String()
+}
+
+// fixtureLine returns the fixture line of the row a plugin failed on, or 0.
+func fixtureLine(pe *host.PluginError, lines []int, pageSize int) int {
+	if pe.Page == 0 || pe.Row < 0 {
+		return 0
+	}
+	i := (int(pe.Page)-1)*pageSize + int(pe.Row)
+	if i < 0 || i >= len(lines) {
+		return 0
+	}
+	return lines[i]
+}
+
+// describeLine is "file:line: <the line>" (the text only when the fixture
+// is a file that can be read again; at most 500 bytes of it).
+func describeLine(name, path string, line int) string {
+	where := fmt.Sprintf("%s:%d", name, line)
+	if path == "-" {
+		return where
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return where
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		if n == line {
+			text := sc.Text()
+			if len(text) > 500 {
+				text = text[:500] + "…"
+			}
+			return where + ": " + text
+		}
+	}
+	return where
 }

@@ -172,7 +172,7 @@ func readCSV(name string, r io.Reader, pb *pager) error {
 		for _, c := range cells {
 			pb.b.AppendCell(c)
 		}
-		if err := pb.endRow(); err != nil {
+		if err := pb.endRow(line); err != nil {
 			return &FixtureError{File: name, Line: line, Err: err}
 		}
 	}

@@ -87,8 +87,17 @@ const maxLine = 64 << 20
 // An empty fixture gives no pages. Errors are *FixtureError naming the line
 // and, where it applies, the column.
 func ReadFixture(name string, r io.Reader, f Format, schema *abi.Schema, pageSize int) ([]*abi.Page, error) {
+	pages, _, err := ReadFixtureLines(name, r, f, schema, pageSize)
+	return pages, err
+}
+
+// ReadFixtureLines is ReadFixture that also returns the line of the file
+// (1-based; for CSV, the line a record starts on) each row came from: row
+// r of page p (numbered from 1) is lines[(p-1)*pageSize+r]. A failure
+// report uses it to point at the fixture line of the failing row.
+func ReadFixtureLines(name string, r io.Reader, f Format, schema *abi.Schema, pageSize int) ([]*abi.Page, []int, error) {
 	if pageSize <= 0 {
-		return nil, fmt.Errorf("fixture %s: page size %d, want at least 1", name, pageSize)
+		return nil, nil, fmt.Errorf("fixture %s: page size %d, want at least 1", name, pageSize)
 	}
 	pb := &pager{schema: schema, size: pageSize, b: abi.NewPageBuilder(schema, 1, 0)}
 	var err error
@@ -98,12 +107,12 @@ func ReadFixture(name string, r io.Reader, f Format, schema *abi.Schema, pageSiz
 	case CSV:
 		err = readCSV(name, r, pb)
 	default:
-		return nil, fmt.Errorf("fixture %s: unknown format %q (want jsonl or csv)", name, f)
+		return nil, nil, fmt.Errorf("fixture %s: unknown format %q (want jsonl or csv)", name, f)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return pb.finish(), nil
+	return pb.finish(), pb.lines, nil
 }
 
 // pager accumulates rows into pages.
@@ -112,12 +121,14 @@ type pager struct {
 	size   int
 	b      *abi.PageBuilder
 	pages  []*abi.Page
+	lines  []int // the fixture line of each row
 }
 
-func (p *pager) endRow() error {
+func (p *pager) endRow(line int) error {
 	if err := p.b.EndRow(); err != nil {
 		return err
 	}
+	p.lines = append(p.lines, line)
 	if p.b.NumRows() == p.size {
 		p.pages = append(p.pages, p.b.Page())
 		p.b.Reset(p.schema, uint64(len(p.pages)+1), 0)
@@ -177,7 +188,7 @@ func readJSONL(name string, r io.Reader, pb *pager) error {
 		for _, c := range cells {
 			pb.b.AppendCell(c) // nil appends a null
 		}
-		if err := pb.endRow(); err != nil {
+		if err := pb.endRow(line); err != nil {
 			return fe(-1, err)
 		}
 	}

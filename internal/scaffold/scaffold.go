@@ -56,8 +56,37 @@ type language struct {
 	requires string
 	build    string
 	sdkNote  string
+	// unit is what `make unit` runs, "" when the language has no native
+	// test harness yet.
+	unit string
 	// sdkFiles are files of the SDK tree that must exist.
 	sdkFiles []string
+	// sdkCopy are the parts of the SDK tree copied into the project, so
+	// it builds wherever it is copied (relative paths only).
+	sdkCopy []sdkCopy
+}
+
+// sdkCopy copies the files under from (a slash path in the SDK tree) for
+// which match is true into to (a slash path in the project).
+type sdkCopy struct {
+	from, to string
+	match    func(rel string) bool
+	rename   string // the copied file's name, when it is one file; "" keeps it
+}
+
+// isGoSource: a package's non-test Go files (no subdirectories).
+func isGoSource(rel string) bool {
+	return !strings.Contains(rel, "/") && strings.HasSuffix(rel, ".go") && !strings.HasSuffix(rel, "_test.go")
+}
+
+// isASSDKFile: the AssemblyScript package's sources and manifest.
+func isASSDKFile(rel string) bool {
+	return rel == "package.json" || rel == "testing.mjs" || (strings.HasSuffix(rel, ".ts") && !strings.HasSuffix(rel, ".d.ts"))
+}
+
+// isRustSDKFile: the crate's manifest and sources.
+func isRustSDKFile(rel string) bool {
+	return rel == "Cargo.toml" || (strings.HasPrefix(rel, "src/") && strings.HasSuffix(rel, ".rs"))
 }
 
 var languages = []language{
@@ -65,46 +94,66 @@ var languages = []language{
 		id: "go", display: "Go", source: "main.go",
 		requires: "Go (the version in `go.mod`, with the wasip1 port)",
 		build:    "GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o @@NAME@@.wasm .",
-		sdkNote: "The SDK is the Go package `github.com/sluicehq/sluice/plugins/go/sluice`. `go.mod`\n" +
-			"points it at the sluice source tree this project was generated from\n" +
-			"(`replace github.com/sluicehq/sluice => @@SDK@@`); once sluice is\n" +
-			"published, drop the `replace` and require a released version.",
+		sdkNote: "The SDK is the Go package `github.com/sluicehq/sluice/plugins/go/sluice`,\n" +
+			"copied with the `abi` package it uses into `sdk/` (a module of its own)\n" +
+			"from the sluice source tree this project was generated from; `go.mod`\n" +
+			"points at it by a relative path (`replace github.com/sluicehq/sluice => ./sdk`),\n" +
+			"so the project builds offline wherever it is copied. Once sluice is\n" +
+			"published, drop the `replace` and `sdk/` and require a released version.",
 		sdkFiles: []string{"go.mod", "plugins/go/sluice/plugin.go"},
+		sdkCopy: []sdkCopy{
+			{from: "abi", to: "sdk/abi", match: isGoSource},
+			{from: "plugins/go/sluice", to: "sdk/plugins/go/sluice", match: isGoSource},
+		},
+		unit: "go test: main_test.go, the SDK's Harness on the fixture",
 	},
 	{
 		id: "c", display: "C", source: "@@NAME@@.c",
-		requires: "clang with the wasm32 target and wasi-libc (Debian: `clang lld wasi-libc libclang-rt-14-dev-wasm32`)",
+		requires: "clang with the wasm32 target and wasi-libc (Debian: `clang lld wasi-libc libclang-rt-14-dev-wasm32`), and Node.js 18 or newer for `make unit`",
 		build:    "clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror -o @@NAME@@.wasm @@NAME@@.c",
 		sdkNote: "The SDK is the single header `sluice.h`, copied into this project from\n" +
-			"`@@SDK@@/plugins/c/sluice.h`; its comments document it. Copy a newer\n" +
-			"one over it to upgrade.",
+			"`plugins/c/sluice.h` of the sluice source tree it was generated from; its\n" +
+			"comments document it. Copy a newer one over it to upgrade.",
 		sdkFiles: []string{"plugins/c/sluice.h"},
+		sdkCopy:  []sdkCopy{{from: "plugins/assemblyscript/sdk", to: "test", match: func(rel string) bool { return rel == "testing.mjs" }, rename: "sluice-testing.mjs"}},
+		unit:     "node --test test/: the built module on the fixture (test/sluice-testing.mjs)",
 	},
 	{
 		id: "rust", display: "Rust", source: "src/lib.rs",
-		requires: "a rustc with the `wasm32-unknown-unknown` target (Debian's `/usr/bin/rustc` with `libstd-rust-dev-wasm32`, or rustup's after `rustup target add wasm32-unknown-unknown`; set `RUSTC`)",
-		build: "/usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s -C codegen-units=1 \\\n" +
-			"  --crate-type rlib --crate-name sluice -o build/libsluice.rlib @@SDK@@/plugins/rust/sluice/src/lib.rs\n" +
-			"/usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s -C codegen-units=1 \\\n" +
-			"  --crate-type cdylib --crate-name @@CRATE@@ -C lto -C strip=debuginfo \\\n" +
-			"  --extern sluice=build/libsluice.rlib -o @@NAME@@.wasm src/lib.rs",
-		sdkNote: "The SDK is the `sluice` crate, built from its source in the sluice tree\n" +
-			"this project was generated from (`@@SDK@@/plugins/rust/sluice`) into\n" +
-			"`build/libsluice.rlib`: no cargo and no crates are needed.",
-		sdkFiles: []string{"plugins/rust/sluice/src/lib.rs"},
+		requires: "cargo and rustc 1.63 or newer with the `wasm32-unknown-unknown` target (Debian: `cargo rustc libstd-rust-dev-wasm32`, used from `/usr/bin` when there; or rustup's after `rustup target add wasm32-unknown-unknown`)",
+		build: "cargo build --target wasm32-unknown-unknown --release\n" +
+			"cp target/wasm32-unknown-unknown/release/@@CRATE@@.wasm @@NAME@@.wasm",
+		sdkNote: "The SDK is the `sluice` crate, copied into `sdk/sluice` from the sluice\n" +
+			"source tree this project was generated from (`plugins/rust/sluice`) and\n" +
+			"named in `Cargo.toml` by a relative path, so the project builds offline\n" +
+			"wherever it is copied. Copy a newer one over it to upgrade.",
+		sdkFiles: []string{"plugins/rust/sluice/Cargo.toml", "plugins/rust/sluice/src/lib.rs"},
+		sdkCopy:  []sdkCopy{{from: "plugins/rust/sluice", to: "sdk/sluice", match: isRustSDKFile}},
+		unit:     "cargo test: the native tests at the bottom of src/lib.rs",
 	},
 	{
 		id: "assemblyscript", display: "AssemblyScript", source: "assembly/index.ts",
 		requires: "Node.js 18 or newer with npm (`npm install` fetches the pinned AssemblyScript compiler)",
 		build: "npm install --no-audit --no-fund\n" +
-			"node_modules/.bin/asc assembly/index.ts -o @@NAME@@.wasm -O3 --runtime incremental \\\n" +
+			"node_modules/.bin/asc assembly/index.ts -o @@NAME@@.wasm -O3 --debug --runtime incremental \\\n" +
 			"  --use 'abort=~lib/@sluice/sdk/runtime/sluiceAbort'",
-		sdkNote: "The SDK is the package `@sluice/sdk`, a `file:` dependency on the sluice\n" +
-			"source tree this project was generated from\n" +
-			"(`@@SDK@@/plugins/assemblyscript/sdk`); the AssemblyScript compiler\n" +
-			"version is pinned in `package.json` (the one the sluice tree uses).",
+		sdkNote: "The SDK is the package `@sluice/sdk`, copied into `sdk/` from the sluice\n" +
+			"source tree this project was generated from and named in `package.json`\n" +
+			"as `file:sdk`, so the project works wherever it is copied; the\n" +
+			"AssemblyScript compiler version is pinned in `package.json` (the one the\n" +
+			"sluice tree uses).",
 		sdkFiles: []string{"plugins/assemblyscript/sdk/index.ts", "plugins/assemblyscript/package.json"},
+		sdkCopy:  []sdkCopy{{from: "plugins/assemblyscript/sdk", to: "sdk", match: isASSDKFile}},
+		unit:     "node --test test/: the built module on the fixture (@sluice/sdk/testing.mjs)",
 	},
+}
+
+// unitLine is the README's line for make unit.
+func unitLine(unit string) string {
+	if unit == "" {
+		return ""
+	}
+	return "make unit    # " + unit + "\n"
 }
 
 // Languages returns the languages Generate supports.
@@ -189,6 +238,7 @@ func Generate(opts Options) ([]string, error) {
 		"@@REQUIRES@@", l.requires,
 		"@@BUILD@@", l.build,
 		"@@SDKNOTE@@", l.sdkNote,
+		"@@UNIT@@", unitLine(l.unit),
 	)
 
 	files := map[string][]byte{}
@@ -210,6 +260,9 @@ func Generate(opts Options) ([]string, error) {
 			case "plugin.c":
 				rel = path.Join(path.Dir(rel), opts.Name+".c")
 			}
+			if strings.HasPrefix(rel, "cargo/") {
+				rel = "." + rel
+			}
 			s := string(b)
 			if rel == "README.md" {
 				s = readme.Replace(s)
@@ -220,6 +273,39 @@ func Generate(opts Options) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("scaffold: templates: %w", err)
 		}
+	}
+	for _, c := range l.sdkCopy {
+		root := filepath.Join(sdk, filepath.FromSlash(c.from))
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			rel = filepath.ToSlash(rel)
+			if !c.match(rel) {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if c.rename != "" {
+				rel = c.rename
+			}
+			files[path.Join(c.to, rel)] = b
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("scaffold: copy the %s SDK: %w", l.display, err)
+		}
+	}
+	if l.id == "go" {
+		// The copied packages as a module of their own, the module the
+		// project's go.mod replaces.
+		files["sdk/go.mod"] = []byte("module " + ModulePath + "\n\ngo " + goVersion + "\n")
 	}
 	if l.id == "c" {
 		h, err := os.ReadFile(filepath.Join(sdk, "plugins", "c", "sluice.h"))

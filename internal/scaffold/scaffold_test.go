@@ -20,10 +20,10 @@ func root(t *testing.T) string {
 func TestGenerate(t *testing.T) {
 	sdk := root(t)
 	want := map[string][]string{
-		"go":             {"Makefile", "README.md", "go.mod", "main.go"},
-		"c":              {"Makefile", "README.md", "my-plugin.c", "sluice.h"},
-		"rust":           {".gitignore", "Makefile", "README.md", "src/lib.rs"},
-		"assemblyscript": {".gitignore", "Makefile", "README.md", "assembly/index.ts", "package.json"},
+		"go":             append([]string{".gitignore", "Makefile", "README.md", "go.mod", "main.go", "main_test.go", "sdk/go.mod"}, copied(t, sdk, "go")...),
+		"c":              {".gitignore", "Makefile", "README.md", "my-plugin.c", "sluice.h", "test/plugin.test.mjs", "test/sluice-testing.mjs"},
+		"rust":           append([]string{".cargo/config.toml", ".gitignore", "Cargo.toml", "Makefile", "README.md", "src/lib.rs"}, copied(t, sdk, "rust")...),
+		"assemblyscript": append([]string{".gitignore", "Makefile", "README.md", "assembly/index.ts", "package.json", "test/plugin.test.mjs"}, copied(t, sdk, "assemblyscript")...),
 	}
 	for _, lang := range Languages() {
 		t.Run(lang, func(t *testing.T) {
@@ -32,7 +32,7 @@ func TestGenerate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantFiles := append(want[lang], "testdata/expected.jsonl", "testdata/input.jsonl", "testdata/schema.txt")
+			wantFiles := append(want[lang], "sluice.toml", "testdata/config.json", "testdata/expected.jsonl", "testdata/input.jsonl", "testdata/schema.txt")
 			if strings.Join(files, " ") != strings.Join(sorted(wantFiles), " ") {
 				t.Errorf("files %v, want %v", files, sorted(wantFiles))
 			}
@@ -41,12 +41,15 @@ func TestGenerate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if f != "sluice.h" && strings.Contains(string(b), "@@") {
+				if f != "sluice.h" && !strings.HasPrefix(f, "sdk/") && strings.Contains(string(b), "@@") {
 					t.Errorf("%s: placeholder left: %s", f, b)
+				}
+				if strings.Contains(string(b), sdk) {
+					t.Errorf("%s: names the SDK tree %s: a scaffold holds relative paths only", f, sdk)
 				}
 			}
 			mk, _ := os.ReadFile(filepath.Join(dir, "Makefile"))
-			for _, s := range []string{"SLUICE ?= /opt/bin/sluice", "my-plugin.wasm", "-expect testdata/expected.jsonl", "\ttest: build\n"[1:]} {
+			for _, s := range []string{"SLUICE ?= /opt/bin/sluice", "my-plugin.wasm", "-expect testdata/expected.jsonl", "\ntest: ", "testdata/config.json"} {
 				if !strings.Contains(string(mk), s) {
 					t.Errorf("Makefile lacks %q", s)
 				}
@@ -64,7 +67,7 @@ func TestGenerate(t *testing.T) {
 	}
 	gomod, _ := os.ReadFile(filepath.Join(dir, "go.mod"))
 	goVersion, _ := goDirective(filepath.Join(sdk, "go.mod"))
-	if !strings.Contains(string(gomod), "replace github.com/sluicehq/sluice => "+sdk+"\n") || !strings.Contains(string(gomod), "\ngo "+goVersion+"\n") {
+	if !strings.Contains(string(gomod), "replace github.com/sluicehq/sluice => ./sdk\n") || !strings.Contains(string(gomod), "\ngo "+goVersion+"\n") {
 		t.Errorf("go.mod:\n%s", gomod)
 	}
 	if mk, _ := os.ReadFile(filepath.Join(dir, "Makefile")); !strings.Contains(string(mk), "SLUICE ?= sluice\n") {
@@ -86,6 +89,38 @@ func TestGenerate(t *testing.T) {
 	if string(h) != string(orig) {
 		t.Error("sluice.h is not a copy of the SDK's")
 	}
+}
+
+// copied lists the SDK files a project of lang gets a copy of, and checks
+// that the copy holds the SDK's entry points.
+func copied(t *testing.T, sdk, lang string) []string {
+	t.Helper()
+	globs := map[string][]string{
+		"go":             {"abi/*.go", "plugins/go/sluice/*.go"},
+		"rust":           {"plugins/rust/sluice/Cargo.toml", "plugins/rust/sluice/src/*.rs"},
+		"assemblyscript": {"plugins/assemblyscript/sdk/*.ts", "plugins/assemblyscript/sdk/package.json", "plugins/assemblyscript/sdk/testing.mjs"},
+	}
+	to := map[string]func(string) string{
+		"go":             func(p string) string { return "sdk/" + p },
+		"rust":           func(p string) string { return "sdk/sluice/" + strings.TrimPrefix(p, "plugins/rust/sluice/") },
+		"assemblyscript": func(p string) string { return "sdk/" + strings.TrimPrefix(p, "plugins/assemblyscript/sdk/") },
+	}
+	var files []string
+	for _, g := range globs[lang] {
+		m, err := filepath.Glob(filepath.Join(sdk, filepath.FromSlash(g)))
+		if err != nil || len(m) == 0 {
+			t.Fatalf("%s: %v %v", g, m, err)
+		}
+		for _, f := range m {
+			rel, _ := filepath.Rel(sdk, f)
+			rel = filepath.ToSlash(rel)
+			if strings.HasSuffix(rel, "_test.go") {
+				continue
+			}
+			files = append(files, to[lang](rel))
+		}
+	}
+	return files
 }
 
 func sorted(s []string) []string {

@@ -165,7 +165,8 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	opts := b.paging()
 	var source pager.Source
 	var plan pager.Plan
-	var schema *abi.Schema // the source's, once known
+	var schema *abi.Schema  // the source's, once known
+	var keyColumns []string // the primary key of the rows paged, where known (failure reports name it)
 	if sc.Source.Mode == "follow" {
 		if source, plan, schema = b.follow(ctx, opts); schema != nil && len(b.plugins) == len(sc.Plugins) {
 			b.probe(ctx, schema)
@@ -183,7 +184,7 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 			}
 		}
 		if src != nil {
-			schema = src.Schema()
+			schema, keyColumns = src.Schema(), src.KeyColumns()
 			if len(b.plugins) == len(sc.Plugins) {
 				b.probe(ctx, schema)
 			}
@@ -206,7 +207,7 @@ func (b *builder) spec(ctx context.Context) (stream.Spec, error) {
 	}
 	cc := b.cfg.Checkpoint
 	return stream.Spec{
-		Name: sc.Name, Source: source, Plan: plan, Paging: opts, Observer: obs, Follow: sc.Source.Mode == "follow",
+		Name: sc.Name, Source: source, Plan: plan, Paging: opts, Observer: obs, Follow: sc.Source.Mode == "follow", KeyColumns: keyColumns,
 		Plugins: b.plugins, Sinks: b.sinks, Store: store, Fence: b.fence, WaitedSince: b.waited, SkipCompleted: b.env.SkipCompleted,
 		Checkpoint: stream.CheckpointPolicy{EveryPages: cc.EveryPages, Interval: cc.Interval, Where: where, StartOver: startOver},
 		Logger:     b.env.Logger, Metrics: b.env.Metrics,

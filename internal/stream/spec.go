@@ -34,6 +34,11 @@ type Spec struct {
 	// (follow.go).
 	Follow bool
 
+	// KeyColumns are the primary key columns of the rows the source pages,
+	// by name (nil = unknown): a plugin failure on a row names the row's
+	// key with them.
+	KeyColumns []string
+
 	// Plugins is the chain, in order. The stream takes ownership of the
 	// modules (it closes them).
 	Plugins []Plugin

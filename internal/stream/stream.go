@@ -294,6 +294,7 @@ func (s *Stream) instanceConfig(i int, v Version) host.InstanceConfig {
 	c := v.Instance
 	c.Stream = s.spec.Name
 	c.Plugin = s.spec.Plugins[i].Name
+	c.KeyColumns = s.spec.KeyColumns
 	return c
 }
 

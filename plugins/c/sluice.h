@@ -48,6 +48,7 @@
  *
  *     int sluice_plugin_init(const sluice_config *cfg);            required
  *     int sluice_plugin_process(const sluice_page *p, sluice_output *out);  required
+ *     int sluice_plugin_prepare(const sluice_schema *s);  with #define SLUICE_WITH_PREPARE
  *     int sluice_plugin_flush(sluice_output *out);       with #define SLUICE_WITH_FLUSH
  *     int sluice_plugin_snapshot(sluice_buf *state);     with #define SLUICE_WITH_SNAPSHOT
  *     int sluice_plugin_restore(const uint8_t *state, uint32_t len);   (same)
@@ -227,6 +228,13 @@ int32_t sluice_column_index(const sluice_schema *s, sluice_str name);
 /* Like sluice_column_index, but records the error
  * `column "<name>" not found (columns: a, b, c)` when it returns -1. */
 int32_t sluice_find_column(const sluice_page *p, sluice_str name);
+/* The index of the row's column called name (a NUL-terminated string), to
+ * read a cell by column name: sluice_get_int(&row, sluice_col(&row, "age"), &v).
+ * When there is no such column it records `column "<name>" not found
+ * (columns: a, b, c)` and returns UINT32_MAX, which every getter refuses
+ * (SLUICE_FAIL). It searches the schema on every call: in a loop over many
+ * rows, resolve names once per schema (SLUICE_WITH_PREPARE) instead. */
+uint32_t sluice_col(const sluice_row *r, const char *name);
 /* Row i of the page (i < nrows). */
 sluice_row sluice_page_row(const sluice_page *p, uint32_t i);
 /* Cell col of the row (col < ncols). Reading the cells of a row in
@@ -292,6 +300,8 @@ typedef struct sluice_config {
 } sluice_config;
 
 uint32_t sluice_config_count(const sluice_config *c, const char *key);
+/* True when key is set (Go Has, Rust and AssemblyScript has). */
+bool sluice_config_has(const sluice_config *c, const char *key);
 /* The i-th value of key (0 = first); false when there is none. */
 bool sluice_config_at(const sluice_config *c, const char *key, uint32_t i, sluice_str *v);
 /* Fails with `unknown config key "<key>"` for the first pair whose key is
@@ -419,6 +429,12 @@ int sluice_emit_row(sluice_output *out, sluice_str output, const sluice_row *r);
 
 int sluice_plugin_init(const sluice_config *cfg);
 int sluice_plugin_process(const sluice_page *page, sluice_output *out);
+#ifdef SLUICE_WITH_PREPARE
+/* Called before the first page of each new schema (pages of a stream share
+ * one, so usually once): resolve column names to indices here. A failure
+ * fails that page, and prepare is called again before the next one. */
+int sluice_plugin_prepare(const sluice_schema *schema);
+#endif
 #ifdef SLUICE_WITH_FLUSH
 int sluice_plugin_flush(sluice_output *out);
 #endif
@@ -1239,6 +1255,11 @@ int32_t sluice_column_index(const sluice_schema *s, sluice_str name) {
     return -1;
 }
 
+uint32_t sluice_col(const sluice_row *r, const char *name) {
+    int32_t i = sluice_find_column(r->page, sluice_cstr(name));
+    return i < 0 ? UINT32_MAX : (uint32_t)i;
+}
+
 int32_t sluice_find_column(const sluice_page *p, sluice_str name) {
     int32_t i = sluice_column_index(&p->schema, name);
     if (i >= 0) return i;
@@ -1253,7 +1274,14 @@ int32_t sluice_find_column(const sluice_page *p, sluice_str name) {
     return -1;
 }
 
+/* The row slot (ABI.md 3.1): the index of the row the plugin last took from
+ * the page of the current sluice_process (sluice_page_row stores it), -1
+ * outside. After a trap the host reads it, through the sluice_row_slot
+ * export, to name the row. */
+static volatile int32_t sluice__row_slot = -1;
+
 sluice_row sluice_page_row(const sluice_page *p, uint32_t i) {
+    sluice__row_slot = (int32_t)i;
     sluice_row r;
     r.page = p;
     r.index = i;
@@ -1650,6 +1678,8 @@ uint32_t sluice_config_count(const sluice_config *c, const char *key) {
     for (uint32_t i = 0; i < c->n; i++) n += sluice__key_is(c->kvs[i].key, key);
     return n;
 }
+
+bool sluice_config_has(const sluice_config *c, const char *key) { return sluice_config_count(c, key) > 0; }
 
 bool sluice_config_at(const sluice_config *c, const char *key, uint32_t idx, sluice_str *v) {
     for (uint32_t i = 0; i < c->n; i++) {
@@ -2318,6 +2348,10 @@ static const uint8_t *sluice__input(int32_t ptr, int32_t n) {
     return sluice__in;
 }
 
+__attribute__((export_name("sluice_row_slot"))) int32_t sluice__export_row_slot(void) {
+    return (int32_t)(uintptr_t)&sluice__row_slot;
+}
+
 __attribute__((export_name("sluice_abi_version"))) int32_t sluice__export_abi_version(void) {
     return (int32_t)SLUICE_ABI_VERSION;
 }
@@ -2357,7 +2391,18 @@ __attribute__((export_name("sluice_process"))) int64_t sluice__export_process(in
     const uint8_t *b = sluice__input(ptr, len);
     if (!b || !sluice__parse_page(b, (uint32_t)len, &page)) return sluice__error_result();
     sluice__out_reset(page.nrows, &page.schema);
-    return sluice__finish(sluice_plugin_process(&page, &sluice__out));
+#ifdef SLUICE_WITH_PREPARE
+    /* Once per new schema; again on the next page after a failure. */
+    static uint32_t prepared;
+    if (prepared != page.schema_id) {
+        if (sluice_plugin_prepare(&page.schema) != SLUICE_OK || sluice__err.set) return sluice__finish(SLUICE_FAIL);
+        prepared = page.schema_id;
+    }
+#endif
+    sluice__row_slot = -1;
+    int st = sluice_plugin_process(&page, &sluice__out);
+    sluice__row_slot = -1;
+    return sluice__finish(st);
 }
 
 #ifdef SLUICE_WITH_FLUSH

@@ -82,12 +82,15 @@ export class Config {
     return i < 0 ? null : this.values[i];
   }
 
-  /** Every value of key, in order. */
-  getAll(key: string): string[] {
+  /** Every value of key, in order (empty when absent): the Go SDK's All, Rust's all. */
+  all(key: string): string[] {
     const out: string[] = [];
     for (let i = 0; i < this.keys.length; i++) if (this.keys[i] == key) out.push(this.values[i]);
     return out;
   }
+
+  /** The former name of all. */
+  getAll(key: string): string[] { return this.all(key); }
 
   /**
    * The single value of key, or null when absent. Several values fail with

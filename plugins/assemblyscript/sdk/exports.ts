@@ -3,6 +3,7 @@
 //   export * from "<path to>/sdk/exports";
 
 import { ABI_VERSION, alloc, init, process, flush, snapshot, restore } from "./runtime";
+import { ROW_SLOT } from "./page";
 
 /** ABI version: (major << 16) | minor. */
 export function sluice_abi_version(): i32 { return ABI_VERSION; }
@@ -18,3 +19,5 @@ export function sluice_flush(): i64 { return flush(); }
 export function sluice_snapshot(): i64 { return snapshot(); }
 /** State of a previous instance; a result handle (errors only). */
 export function sluice_restore(ptr: usize, len: i32): i64 { return restore(ptr, len); }
+/** The address of the row slot (ABI.md 3.1): the row a trap happened on. */
+export function sluice_row_slot(): usize { return ROW_SLOT; }

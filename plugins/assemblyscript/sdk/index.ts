@@ -17,8 +17,8 @@
 //   register(new Adults());
 //   export * from "<path to>/sdk/exports";
 //
-// Build with asc --runtime incremental --use abort=<path to>/sdk/runtime/sluiceAbort
-// (see docs/plugins-assemblyscript.md); the module then imports only sluice.log.
+// Build with asc -O3 --debug --runtime incremental --use abort=<path to>/sdk/runtime/sluiceAbort
+// (see docs/plugins.md, section AssemblyScript); the module then imports only sluice.log.
 
 export { PluginError, quote } from "./error";
 export { Level, log, logDebug, logInfo, logWarn, logError } from "./log";

@@ -23,6 +23,13 @@ export const PAGE_MAGIC: u32 = 0x31504C53;
  * whose framing is malformed (which the host never sends) reads as NULL and
  * records an error (see err) that fails the call whatever the plugin returns.
  */
+/**
+ * The row slot (ABI.md 3.1): the index of the row the plugin last took from the page
+ * of the current sluice_process (Page.row stores it), -1 outside. After a trap the
+ * host reads it, through the sluice_row_slot export, to name the row.
+ */
+export const ROW_SLOT: usize = memory.data(4);
+
 export class Page {
   /** The 1-based page number within the stream. */
   number: u64 = 0;
@@ -84,6 +91,7 @@ export class Page {
    * nothing.
    */
   row(i: i32): Row {
+    store<i32>(ROW_SLOT, i);
     if (<u32>i < <u32>this.pooled) {
       const r = changetype<Row>(load<usize>(this.poolData + (<usize>i << alignof<usize>())));
       r.index = i;
@@ -341,27 +349,46 @@ export function missingColumn(schema: Schema, name: string): PluginError {
 export class Row {
   constructor(public page: Page, public index: i32) {}
 
+  /**
+   * The index of column, given by index (i32) or by name (string): every getter
+   * below takes either. A name that is not a column records
+   * `column "<name>" not found (columns: a, b)` (Page.err) and gives -1.
+   */
+  @inline idx<C>(column: C): i32 {
+    if (isString<C>()) {
+      const name = changetype<string>(column);
+      const i = this.page.schema.index(name);
+      if (i < 0) setError(missingColumn(this.page.schema, name));
+      return i;
+    } else if (isInteger<C>()) {
+      return <i32>column;
+    } else {
+      ERROR("a column is an index (i32) or a name (string)");
+      return -1;
+    }
+  }
+
   @inline private q(col: i32): usize { return cellPtr(this.index, col); }
   @inline private t(col: i32): Type { return this.page.schema.columns[col].type; }
   @inline private c(col: i32): string { return this.page.schema.columns[col].name; }
 
   /** The cell's length: -1 for NULL, 0 for empty. */
-  len(col: i32): i32 { return load<i32>(this.q(col)); }
+  len<C>(column: C): i32 { const col = this.idx<C>(column); if (col < 0) return -1; return load<i32>(this.q(col)); }
   /** Pointer to the cell's bytes (valid during this call). */
-  ptr(col: i32): usize { return this.q(col) + 4; }
-  isNull(col: i32): bool { return load<i32>(this.q(col)) < 0; }
+  ptr<C>(column: C): usize { const col = this.idx<C>(column); if (col < 0) return 0; return this.q(col) + 4; }
+  isNull<C>(column: C): bool { const col = this.idx<C>(column); if (col < 0) return true; return load<i32>(this.q(col)) < 0; }
   /** Not NULL, zero bytes. */
-  isEmpty(col: i32): bool { return load<i32>(this.q(col)) == 0; }
+  isEmpty<C>(column: C): bool { const col = this.idx<C>(column); if (col < 0) return false; return load<i32>(this.q(col)) == 0; }
 
   /** The cell as a Cell (type, pointer, length). */
   cell(col: i32): Cell { const q = this.q(col); return new Cell(this.t(col), q + 4, load<i32>(q), this.index, this.c(col)); }
   /** A copy of the raw bytes; null for NULL. */
-  bytes(col: i32): Uint8Array | null { const q = this.q(col); const n = load<i32>(q); return n < 0 ? null : copyBytes(q + 4, n); }
+  bytes<C>(column: C): Uint8Array | null { const col = this.idx<C>(column); if (col < 0) return null; const q = this.q(col); const n = load<i32>(q); return n < 0 ? null : copyBytes(q + 4, n); }
 
   // The scalar getters below hold no managed reference across a call (see cellPtr).
 
   /** tinyint, smallint or int. */
-  int(col: i32): i32 {
+  int<C>(column: C): i32 { const col = this.idx<C>(column); if (col < 0) return 0;
     const row = this.index;
     const q = cellPtr(row, col);
     const id = colType(col);
@@ -370,7 +397,7 @@ export class Row {
     return n > 0 ? <i32>anyInt(id, q, n, row, col) : 0;
   }
   /** Any integer: tinyint, smallint, int, bigint or counter. */
-  bigint(col: i32): i64 {
+  bigint<C>(column: C): i64 { const col = this.idx<C>(column); if (col < 0) return 0;
     const row = this.index;
     const q = cellPtr(row, col);
     const id = colType(col);
@@ -381,7 +408,7 @@ export class Row {
     const n = load<i32>(q);
     return n > 0 ? anyInt(id, q, n, row, col) : 0;
   }
-  float(col: i32): f32 {
+  float<C>(column: C): f32 { const col = this.idx<C>(column); if (col < 0) return 0;
     const row = this.index;
     const q = cellPtr(row, col);
     if (colType(col) != TypeId.Float) { wrongType(col, "float"); return 0; }
@@ -391,7 +418,7 @@ export class Row {
     return reinterpret<f32>(bswap<u32>(load<u32>(q, 4)));
   }
   /** double, or float widened. */
-  double(col: i32): f64 {
+  double<C>(column: C): f64 { const col = this.idx<C>(column); if (col < 0) return 0;
     const row = this.index;
     const q = cellPtr(row, col);
     const id = colType(col);
@@ -405,7 +432,7 @@ export class Row {
     if (n != 8) { badCell(row, col, n); return 0; }
     return reinterpret<f64>(bswap<u64>(load<u64>(q, 4)));
   }
-  boolean(col: i32): bool {
+  boolean<C>(column: C): bool { const col = this.idx<C>(column); if (col < 0) return false;
     const row = this.index;
     const q = cellPtr(row, col);
     if (colType(col) != TypeId.Boolean) { wrongType(col, "boolean"); return false; }
@@ -415,9 +442,9 @@ export class Row {
     return load<u8>(q, 4) != 0;
   }
   /** text or ascii; null for NULL. */
-  text(col: i32): string | null { return readText(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
+  text<C>(column: C): string | null { const col = this.idx<C>(column); if (col < 0) return null; return readText(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
   /** Milliseconds since the Unix epoch. */
-  timestamp(col: i32): i64 {
+  timestamp<C>(column: C): i64 { const col = this.idx<C>(column); if (col < 0) return 0;
     const row = this.index;
     const q = cellPtr(row, col);
     if (colType(col) != TypeId.Timestamp) { wrongType(col, "timestamp"); return 0; }
@@ -427,7 +454,7 @@ export class Row {
     return <i64>bswap<u64>(load<u64>(q, 4));
   }
   /** The unsigned day number (1970-01-01 = DATE_EPOCH). */
-  date(col: i32): u32 {
+  date<C>(column: C): u32 { const col = this.idx<C>(column); if (col < 0) return 0;
     const row = this.index;
     const q = cellPtr(row, col);
     if (colType(col) != TypeId.Date) { wrongType(col, "date"); return 0; }
@@ -437,7 +464,7 @@ export class Row {
     return bswap<u32>(load<u32>(q, 4));
   }
   /** Nanoseconds since midnight. */
-  time(col: i32): i64 {
+  time<C>(column: C): i64 { const col = this.idx<C>(column); if (col < 0) return 0;
     const row = this.index;
     const q = cellPtr(row, col);
     if (colType(col) != TypeId.Time) { wrongType(col, "time"); return 0; }
@@ -449,20 +476,20 @@ export class Row {
     return v;
   }
   /** uuid or timeuuid: 16 bytes. */
-  uuid(col: i32): Uint8Array | null { return readUuid(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
+  uuid<C>(column: C): Uint8Array | null { const col = this.idx<C>(column); if (col < 0) return null; return readUuid(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
   /** inet: 4 or 16 bytes. */
-  inet(col: i32): Uint8Array | null { return readInet(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
-  duration(col: i32): Duration | null { return readDuration(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
-  varint(col: i32): Varint | null { return readVarint(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
-  decimal(col: i32): Decimal | null { return readDecimal(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
+  inet<C>(column: C): Uint8Array | null { const col = this.idx<C>(column); if (col < 0) return null; return readInet(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
+  duration<C>(column: C): Duration | null { const col = this.idx<C>(column); if (col < 0) return null; return readDuration(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
+  varint<C>(column: C): Varint | null { const col = this.idx<C>(column); if (col < 0) return null; return readVarint(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
+  decimal<C>(column: C): Decimal | null { const col = this.idx<C>(column); if (col < 0) return null; return readDecimal(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
   /** list or set elements. */
-  list(col: i32): Elements | null { return readList(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
+  list<C>(column: C): Elements | null { const col = this.idx<C>(column); if (col < 0) return null; return readList(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
   /** map entries. */
-  map(col: i32): Elements | null { return readMap(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
+  map<C>(column: C): Elements | null { const col = this.idx<C>(column); if (col < 0) return null; return readMap(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
   /** tuple components or udt fields. */
-  fields(col: i32): Elements | null { return readFields(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
+  fields<C>(column: C): Elements | null { const col = this.idx<C>(column); if (col < 0) return null; return readFields(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
   /** vector elements. */
-  vector(col: i32): Elements | null { return readVector(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
+  vector<C>(column: C): Elements | null { const col = this.idx<C>(column); if (col < 0) return null; return readVector(this.t(col), this.q(col) + 4, load<i32>(this.q(col)), this.index, this.c(col)); }
 
   /** An error about this row. */
   error(message: string): PluginError { return PluginError.at(this.index, message); }

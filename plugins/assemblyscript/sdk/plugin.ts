@@ -4,6 +4,7 @@ import { Config } from "./config";
 import { PluginError } from "./error";
 import { Output } from "./output";
 import { Page } from "./page";
+import { Schema } from "./types";
 
 /**
  * What a plugin author extends. The SDK calls it from the module's exports, one call
@@ -15,6 +16,15 @@ import { Page } from "./page";
 export abstract class Plugin {
   /** Checks the config and keeps what process needs. */
   init(config: Config): PluginError | null {
+    return null;
+  }
+
+  /**
+   * Called before the first page of each new schema (pages of a stream share one, so
+   * usually once): resolve column names to indices here instead of on every page.
+   * An error fails the page, and prepare is called again before the next one.
+   */
+  prepare(schema: Schema): PluginError | null {
     return null;
   }
 

@@ -4,7 +4,7 @@ import { Config } from "./config";
 import { PluginError } from "./error";
 import { log, Level } from "./log";
 import { Output, encodeError } from "./output";
-import { Page, PAGE_MAGIC } from "./page";
+import { Page, PAGE_MAGIC, ROW_SLOT } from "./page";
 import { registeredPlugin, Plugin } from "./plugin";
 import { clearError, currentError, takeFault } from "./state";
 import { Schema } from "./types";
@@ -27,6 +27,8 @@ const page = new Page();
 let schemaRaw = new ByteWriter(256);
 let schemaCols: u32 = 0;
 let schemaId: u32 = 0;
+// The schema id Plugin.prepare last succeeded for (0: none).
+let preparedId: u32 = 0;
 
 function handleOf(ptr: usize, len: i32): i64 {
   if (len == 0) return 0;
@@ -197,8 +199,16 @@ export function process(ptr: usize, len: i32): i64 {
   const perr = decodePage(ptr, len);
   if (perr !== null) return errorHandle(new PluginError("sluice sdk: decode page: " + perr));
   out.reset(page.numRows, page.schema);
+  if (preparedId != page.schemaId) {
+    // Once per new schema; again on the next page after a failure.
+    const prep = outcome(p.prepare(page.schema));
+    if (prep !== null) return errorHandle(prep);
+    preparedId = page.schemaId;
+  }
   takeFault();
+  store<i32>(ROW_SLOT, -1);
   const pe = p.process(page, out);
+  store<i32>(ROW_SLOT, -1);
   // A malformed cell the plugin read is the first problem, whatever it did with
   // the NULL it got.
   const f = takeFault();

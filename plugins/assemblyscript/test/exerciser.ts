@@ -1,5 +1,5 @@
 // A test plugin that exercises the SDK, driven by sdk.test.mjs (node --test).
-// config mode = dump | reject | select | write | unchecked | mismatch | copy | keepwhere | scalars.
+// config mode = prepare | dump | reject | select | write | unchecked | mismatch | copy | keepwhere | scalars.
 
 import {
   Cell, Config, Elements, Output, Page, Plugin, PluginError, Row, Schema, Type, TypeId, register,
@@ -53,6 +53,8 @@ function render(c: Cell): string {
 class Exerciser extends Plugin {
   mode: string = "";
   pages: i64 = 0;
+  prepared: string[] = []; // the schemas prepare saw (mode prepare)
+  age: i32 = -1;
   seen: i32 = 0; // rows keepwhere looked at without an error
 
   init(cfg: Config): PluginError | null {
@@ -67,8 +69,29 @@ class Exerciser extends Plugin {
     return null;
   }
 
+  prepare(schema: Schema): PluginError | null {
+    if (this.mode != "prepare") return null;
+    let names = "";
+    for (let c = 0; c < schema.columns.length; c++) names += (c > 0 ? "," : "") + schema.columns[c].name;
+    this.prepared.push(names);
+    if (schema.index("bad") >= 0) return new PluginError("prepare: bad schema");
+    this.age = schema.index("age");
+    return null;
+  }
+
   process(page: Page, out: Output): PluginError | null {
     this.pages++;
+    if (this.mode == "prepare") {
+      // Rows by prepared index and by name agree; the prepare log is the output.
+      const w = out.rows("", new Schema().add("prepared", Type.text()).add("age", Type.int()).add("by_name", Type.int()));
+      for (let i = 0; i < page.numRows; i++) {
+        const row = page.row(i);
+        const e = w.text(this.prepared.join("|")).int(row.int(this.age)).int(row.int("age")).endRow();
+        if (e !== null) return e;
+      }
+      if (page.numRows == 1) page.row(0).int("nope"); // records: column "nope" not found
+      return null;
+    }
     if (this.mode == "dump") {
       const w = out.rows("dump", DUMP);
       for (let i = 0; i < page.numRows; i++) {

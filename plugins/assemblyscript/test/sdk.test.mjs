@@ -326,6 +326,24 @@ test("keepWhere selects like setKept, eight rows at a time", async () => {
   }
 });
 
+test("prepare runs once per schema, again after a failure; rows read by name", async () => {
+  const x = await exerciser();
+  assert.equal(x.init([["mode", "prepare"]]), null);
+  const s1 = [["id", TY.int], ["age", TY.int]];
+  const res = x.process(page(s1, [[C.int(1), C.int(17)]]));
+  assert.deepEqual(res, [{ kind: "error", row: -1, message: 'column "nope" not found (columns: id, age)' }]);
+  x.process(page(s1, []));
+  assert.deepEqual(x.process(page([["bad", TY.int]], [[C.int(1)]])), [{ kind: "error", row: -1, message: "prepare: bad schema" }]);
+  assert.deepEqual(x.process(page([["bad", TY.int]], [])), [{ kind: "error", row: -1, message: "prepare: bad schema" }]);
+  const out = x.process(page([["age", TY.int]], []));
+  const rowsSec = out.find((sec) => sec.kind === "rows");
+  assert.ok(rowsSec, JSON.stringify(out));
+  assert.equal(rowsSec.rows.length, 0);
+  const res2 = x.process(page([["age", TY.int]], [[C.int(30)], [C.int(5)]]));
+  const got = res2.find((sec) => sec.kind === "rows").rows.map((r) => `${text(r[0])} ${new DataView(r[1].buffer).getInt32(0)} ${new DataView(r[2].buffer).getInt32(0)}`);
+  assert.deepEqual(got, ["id,age|bad|bad|age 30 30", "id,age|bad|bad|age 5 5"]);
+});
+
 test("scalar getters, NULL and empty cells", async () => {
   const x = await exerciser();
   x.init([["mode", "scalars"]]);

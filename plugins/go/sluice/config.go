@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/sluicehq/sluice/abi"
 )
 
 // Config is a plugin's configuration: the plugin's `config` TOML table,
@@ -14,15 +12,15 @@ import (
 // the same key; numbers are in decimal text, booleans "true"/"false",
 // datetimes RFC 3339. Config is immutable and safe to keep.
 type Config struct {
-	kvs []abi.KV
+	kvs []ConfigPair
 }
 
 // NewConfig returns a Config holding kvs (for tests; the SDK builds the
 // Config it passes to Init from the host's bytes).
-func NewConfig(kvs ...abi.KV) Config { return Config{kvs: kvs} }
+func NewConfig(kvs ...ConfigPair) Config { return Config{kvs: kvs} }
 
 // Pairs returns the key/value pairs in the order the host sent them.
-func (c Config) Pairs() []abi.KV { return c.kvs }
+func (c Config) Pairs() []ConfigPair { return c.kvs }
 
 // Keys returns the distinct keys, in order.
 func (c Config) Keys() []string {
@@ -152,10 +150,10 @@ func (c Config) Bool(key string, def bool) (bool, error) {
 // `rename = { a = "b" }`, Sub("rename") holds a = b.
 func (c Config) Sub(prefix string) Config {
 	p := prefix + "."
-	var kvs []abi.KV
+	var kvs []ConfigPair
 	for _, kv := range c.kvs {
 		if rest, ok := strings.CutPrefix(kv.Key, p); ok {
-			kvs = append(kvs, abi.KV{Key: rest, Value: kv.Value})
+			kvs = append(kvs, ConfigPair{Key: rest, Value: kv.Value})
 		}
 	}
 	return Config{kvs: kvs}

@@ -32,8 +32,8 @@ const pageHeaderLen = 28
 // A pageDecoder belongs to the engine's goroutine.
 type pageDecoder struct {
 	full     abi.PageDecoder
-	schema   *abi.Schema // of the last page abi.PageDecoder accepted; nil: none
-	colBytes []byte      // its column descriptors
+	schema   *Schema // of the last page abi.PageDecoder accepted; nil: none
+	colBytes []byte  // its column descriptors
 	page     abi.Page
 	offs     []uint32 // page.Offsets, reused
 }

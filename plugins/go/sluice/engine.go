@@ -16,23 +16,36 @@ type engine struct {
 	plugin Plugin
 	inited bool
 
-	dec  pageDecoder
-	page Page
-	out  Output
+	dec      pageDecoder
+	prepared *Schema // the schema Preparer.Prepare last succeeded for
+	page     Page
+	out      Output
 
 	secs []abi.Section
 	res  []byte // result buffer, reused; a handle points into it until the next call
 }
 
+// rowSlot is the row slot (ABI.md 3.1): the index of the row the plugin
+// last took from the page of the current Process (Page.Row and Page.Rows
+// store it), -1 outside. After a trap the host reads it, through the
+// sluice_row_slot export, to name the row. A panic in Process is reported
+// as an error about that row.
+var rowSlot int32 = -1
+
 // errNotInited is returned by calls that come before a successful Init.
 var errNotInited = errors.New("sluice sdk: called before a successful sluice_init")
+
+// panicError is a panic of the plugin, recovered by guard.
+type panicError struct{ msg string }
+
+func (e *panicError) Error() string { return e.msg }
 
 // guard runs f, turning a panic into an error carrying the panic value and
 // the stack.
 func guard(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v\n\n%s", r, debug.Stack())
+			err = &panicError{fmt.Sprintf("panic: %v\n\n%s", r, debug.Stack())}
 		}
 	}()
 	return f()
@@ -73,7 +86,20 @@ func (e *engine) process(b []byte) []byte {
 	}
 	e.page.reset(p)
 	e.out.reset(p.NumRows(), p.Schema)
+	if pr, ok := e.plugin.(Preparer); ok && e.prepared != p.Schema {
+		// The decoder keeps one *Schema per schema: a new pointer is a
+		// new schema.
+		if err := guard(func() error { return pr.Prepare(p.Schema) }); err != nil {
+			return e.errorResult(err)
+		}
+		e.prepared = p.Schema
+	}
+	rowSlot = -1
 	err = guard(func() error { return e.plugin.Process(&e.page, &e.out) })
+	if pe, ok := err.(*panicError); ok && rowSlot >= 0 && int(rowSlot) < p.NumRows() {
+		err = &RowErr{Row: int(rowSlot), Err: pe}
+	}
+	rowSlot = -1
 	// A malformed cell the plugin read is the first problem, whatever it
 	// did with the NULL it got.
 	if e.page.fault != nil {

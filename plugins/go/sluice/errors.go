@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/sluicehq/sluice/abi"
 )
 
 // RowErr is an error about one row of the input page. Returned from
@@ -38,11 +36,11 @@ func RowErrorf(row Row, format string, args ...any) error {
 // of range, a text cell that is not UTF-8...). It is row-specific: returned
 // from Process, directly or wrapped, it names its row to the host.
 type CellError struct {
-	Row    int        // index of the row in the page
-	Column string     // column name
-	Type   abi.TypeID // the column's type id
-	Len    int        // length of the cell in bytes
-	Detail string     // what is wrong, when it is not the length; may be empty
+	Row    int    // index of the row in the page
+	Column string // column name
+	Type   TypeID // the column's type id
+	Len    int    // length of the cell in bytes
+	Detail string // what is wrong, when it is not the length; may be empty
 }
 
 // Error returns `row <i>: column "<name>": invalid <type> cell of <n> bytes`,
@@ -70,9 +68,9 @@ func (e *ColumnError) Error() string {
 // Row.Int on a bigint column, or a value of the wrong Go type given to
 // Output.Emit.
 type TypeError struct {
-	Column string   // column name
-	Type   abi.Type // the column's type
-	Want   string   // what the access needs, e.g. "int" or "text or ascii"
+	Column string // column name
+	Type   Type   // the column's type
+	Want   string // what the access needs, e.g. "int" or "text or ascii"
 }
 
 // Error returns `column "<name>" has type <type>, want <want>`.

@@ -52,6 +52,11 @@ func input(ptr, n int32) ([]byte, error) {
 	return in[:n], nil
 }
 
+// The address of the row slot (ABI.md 3.1); a global never moves.
+//
+//go:wasmexport sluice_row_slot
+func sluiceRowSlot() int32 { return int32(uintptr(unsafe.Pointer(&rowSlot))) }
+
 //go:wasmexport sluice_abi_version
 func sluiceABIVersion() int32 { return abi.Version }
 

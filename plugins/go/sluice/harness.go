@@ -16,9 +16,10 @@ import (
 // A Harness belongs to one goroutine. Calls of different harnesses are
 // serialised (they share the package's log capture).
 type Harness struct {
-	e    engine
-	buf  []byte
-	logs []LogRecord
+	e     engine
+	buf   []byte
+	logs  []LogRecord
+	pages uint64 // pages built by Page
 }
 
 // LogRecord is one message a plugin logged through a Harness.
@@ -62,7 +63,7 @@ func (h *Harness) call(f func()) {
 // NewHarness initialises p with the given config pairs (in the order
 // given; the host sends them sorted by key). An ERROR returned by Init is a
 // *ResultError.
-func NewHarness(p Plugin, cfg ...abi.KV) (*Harness, error) {
+func NewHarness(p Plugin, cfg ...ConfigPair) (*Harness, error) {
 	h := &Harness{e: engine{plugin: p}}
 	var res []byte
 	h.call(func() { res = h.e.init(h.input(abi.EncodeConfig(cfg))) })
@@ -81,7 +82,7 @@ func (h *Harness) input(b []byte) []byte {
 
 // decode decodes and validates a result as the host does. An ERROR
 // section is returned both in the Result and as a *ResultError.
-func (h *Harness) decode(b []byte, inputRows int, input *abi.Schema) (abi.Result, error) {
+func (h *Harness) decode(b []byte, inputRows int, input *Schema) (abi.Result, error) {
 	if len(b) == 0 {
 		return abi.Result{}, nil
 	}

@@ -39,7 +39,7 @@ var maxRowsPerSection = 1_000_000
 // An Output is valid only during the call it was given to.
 type Output struct {
 	nrows  int // input rows; -1 outside Process
-	input  *abi.Schema
+	input  *Schema
 	sel    []byte // default-output selection bitmap (1 = keep), valid when selSet
 	selSet bool
 	selSeq int // when the selection was first touched
@@ -62,7 +62,7 @@ type route struct {
 
 // reset prepares o for a call with nrows input rows of schema input (-1 and
 // nil for Flush).
-func (o *Output) reset(nrows int, input *abi.Schema) {
+func (o *Output) reset(nrows int, input *Schema) {
 	o.nrows, o.input, o.selSet = nrows, input, false
 	for _, w := range o.writers[:o.nw] {
 		w.reset("", nil)
@@ -289,7 +289,7 @@ func (o *Output) Kept(i int) bool {
 // Rows returns the writer of rows for output (""= default), with schema.
 // Every call for the same output in one Process or Flush call returns the
 // same writer and must pass an equal schema, else it fails.
-func (o *Output) Rows(output string, schema *abi.Schema) (*RowWriter, error) {
+func (o *Output) Rows(output string, schema *Schema) (*RowWriter, error) {
 	if schema == nil {
 		return nil, fmt.Errorf("output \"%s\": nil schema", output)
 	}
@@ -318,7 +318,7 @@ func (o *Output) Rows(output string, schema *abi.Schema) (*RowWriter, error) {
 // Emit writes one row to output: one value per schema column, converted
 // as RowWriter.Value does. It is Rows(output, schema), Value for each
 // value, then End.
-func (o *Output) Emit(output string, schema *abi.Schema, values ...any) error {
+func (o *Output) Emit(output string, schema *Schema, values ...any) error {
 	w, err := o.Rows(output, schema)
 	if err != nil {
 		return err
@@ -365,7 +365,7 @@ var isBlobOnly = is(abi.TypeBlob)
 // the row. A RowWriter is valid during the call that created it.
 type RowWriter struct {
 	output string
-	schema *abi.Schema
+	schema *Schema
 	seq    int // first use within the call
 
 	sections []*abi.Page // full sections (maxRowsPerSection rows each)
@@ -376,7 +376,7 @@ type RowWriter struct {
 	err      error
 }
 
-func (w *RowWriter) reset(output string, schema *abi.Schema) {
+func (w *RowWriter) reset(output string, schema *Schema) {
 	w.output, w.schema = output, schema
 	w.sections = w.sections[:0]
 	if w.offsets == nil {
@@ -391,7 +391,7 @@ func (w *RowWriter) reset(output string, schema *abi.Schema) {
 func (w *RowWriter) Output() string { return w.output }
 
 // Schema returns the writer's schema.
-func (w *RowWriter) Schema() *abi.Schema { return w.schema }
+func (w *RowWriter) Schema() *Schema { return w.schema }
 
 // NumRows returns the number of complete rows written in this call.
 func (w *RowWriter) NumRows() int {
@@ -634,7 +634,7 @@ func (w *RowWriter) Inet(v netip.Addr) *RowWriter {
 }
 
 // Duration appends a duration cell.
-func (w *RowWriter) Duration(v abi.Duration) *RowWriter {
+func (w *RowWriter) Duration(v Duration) *RowWriter {
 	if !w.next("Duration", isDuration, "duration") {
 		return w
 	}
@@ -659,7 +659,7 @@ func (w *RowWriter) Duration(v abi.Duration) *RowWriter {
 //	*big.Int                   varint
 //	Decimal                    decimal
 //	netip.Addr                 inet
-//	abi.Duration               duration
+//	Duration               duration
 //
 // Any other combination records an error that End returns.
 func (w *RowWriter) Value(v any) *RowWriter {
@@ -720,7 +720,7 @@ func (w *RowWriter) Value(v any) *RowWriter {
 		return w.Decimal(x)
 	case netip.Addr:
 		return w.Inet(x)
-	case abi.Duration:
+	case Duration:
 		return w.Duration(x)
 	}
 	c := &w.schema.Columns[w.cells]

@@ -26,8 +26,8 @@ type Page struct {
 	p *abi.Page
 
 	// Column lookup by name, cached per schema: the SDK's page decoder
-	// reuses one *abi.Schema for every page with the same columns.
-	idxSchema *abi.Schema
+	// reuses one *Schema for every page with the same columns.
+	idxSchema *Schema
 	idx       map[string]int
 
 	fault error // the first malformed cell framing read in this call
@@ -64,7 +64,7 @@ func (p *Page) Split() uint32 { return p.p.Split }
 func (p *Page) NumRows() int { return p.p.NumRows() }
 
 // Schema returns the column names and types.
-func (p *Page) Schema() *abi.Schema { return p.p.Schema }
+func (p *Page) Schema() *Schema { return p.p.Schema }
 
 // Column returns the index of the column called name (exact,
 // case-sensitive). It fails with a *ColumnError naming the page's columns.
@@ -89,6 +89,7 @@ func (p *Page) Column(name string) (int, error) {
 
 // Row returns row i (0-based). It panics if i is out of range.
 func (p *Page) Row(i int) Row {
+	rowSlot = int32(i)
 	at := p.p.Offsets[i]
 	return Row{page: p, i: i, at: at, b: p.p.Data[at:p.p.Offsets[i+1]]}
 }
@@ -302,10 +303,10 @@ func (r Row) cellErr(col int, b []byte, err error) (null bool, _ error) {
 func (r Row) byName(name string) (int, error) { return r.page.Column(name) }
 
 // cellLen is the length every non-empty cell of type t has, or -1 when it
-// varies. Unlike abi.Type.FixedLen (which describes elements inside a
+// varies. Unlike Type.FixedLen (which describes elements inside a
 // vector, where Cassandra length-prefixes tinyint, smallint, date, time and
 // counter), this is the length of a top-level cell.
-func cellLen(t abi.Type) int {
+func cellLen(t Type) int {
 	switch t.ID {
 	case abi.TypeTinyint:
 		return 1
@@ -324,9 +325,9 @@ func cellLen(t abi.Type) int {
 // decode.go for why that matters).
 type typeSet uint64
 
-func typeBit(id abi.TypeID) typeSet { return 1 << min(uint(id), 63) }
+func typeBit(id TypeID) typeSet { return 1 << min(uint(id), 63) }
 
-func is(ids ...abi.TypeID) typeSet {
+func is(ids ...TypeID) typeSet {
 	var s typeSet
 	for _, id := range ids {
 		s |= typeBit(id)
@@ -334,7 +335,7 @@ func is(ids ...abi.TypeID) typeSet {
 	return s
 }
 
-func (s typeSet) has(id abi.TypeID) bool { return s&typeBit(id) != 0 }
+func (s typeSet) has(id TypeID) bool { return s&typeBit(id) != 0 }
 
 var (
 	isText      = is(abi.TypeVarchar, abi.TypeASCII)
@@ -645,12 +646,12 @@ func (r Row) InetAt(col int) (netip.Addr, bool, error) {
 }
 
 // Duration returns a duration cell.
-func (r Row) Duration(name string) (abi.Duration, bool, error) {
+func (r Row) Duration(name string) (Duration, bool, error) {
 	return decodeNamed(r, name, isDuration, "duration", abi.DecodeDuration)
 }
 
 // DurationAt is Duration by column index.
-func (r Row) DurationAt(col int) (abi.Duration, bool, error) {
+func (r Row) DurationAt(col int) (Duration, bool, error) {
 	return decodeAt(r, col, isDuration, "duration", abi.DecodeDuration)
 }
 

@@ -505,3 +505,75 @@ func TestHarnessEmptyResult(t *testing.T) {
 		t.Fatalf("pass-through result is %x, want handle 0", res)
 	}
 }
+
+// preparer records the schemas Prepare saw and fails for a column "bad".
+type preparer struct {
+	seen []string
+	age  int
+}
+
+func (p *preparer) Init(Config) error { return nil }
+
+func (p *preparer) Prepare(s *Schema) error {
+	p.seen = append(p.seen, s.String())
+	p.age = -1
+	for i, c := range s.Columns {
+		switch c.Name {
+		case "bad":
+			return errors.New("preparer: bad schema")
+		case "age":
+			p.age = i
+		}
+	}
+	return nil
+}
+
+func (p *preparer) Process(page *Page, out *Output) error {
+	for row := range page.Rows() {
+		v, null, err := row.IntAt(p.age)
+		if err != nil {
+			return err
+		}
+		out.Set(row.Index(), !null && v >= 18)
+	}
+	return nil
+}
+
+func TestPrepareOncePerSchema(t *testing.T) {
+	p := &preparer{}
+	h, err := NewHarness(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func(s *Schema, ages ...int32) *abi.Page {
+		b := abi.NewPageBuilder(s, 1, 0)
+		for _, a := range ages {
+			for range s.Columns {
+				b.AppendCell(abi.AppendInt(nil, a))
+			}
+			if err := b.EndRow(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b.Page()
+	}
+	s1 := NewSchema(Column{Name: "id", Type: Type{ID: TypeInt}}, Column{Name: "age", Type: Type{ID: TypeInt}})
+	for range 3 {
+		if _, err := h.Process(page(s1, 17, 18)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := NewSchema(Column{Name: "bad", Type: Type{ID: TypeInt}})
+	for range 2 {
+		if _, err := h.Process(page(bad, 1)); err == nil || !strings.Contains(err.Error(), "preparer: bad schema") {
+			t.Fatalf("bad schema: %v", err)
+		}
+	}
+	res, err := h.Process(page(NewSchema(Column{Name: "age", Type: Type{ID: TypeInt}}), 20, 3))
+	if err != nil || !abi.BitmapGet(res.Sections[0].Bitmap, 0) || abi.BitmapGet(res.Sections[0].Bitmap, 1) {
+		t.Fatalf("after a schema change: %+v %v", res, err)
+	}
+	if want := []string{"id int, age int", "bad int", "bad int", "age int"}; strings.Join(p.seen, "|") != strings.Join(want, "|") {
+		t.Errorf("Prepare saw %q, want %q", p.seen, want)
+	}
+}

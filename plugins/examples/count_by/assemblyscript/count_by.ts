@@ -7,7 +7,7 @@
 // Built (from plugins/, by `make assemblyscript-all`; see assemblyscript.mk) with:
 //
 //   assemblyscript/node_modules/.bin/asc examples/count_by/assemblyscript/count_by.ts \
-//     -o examples/count_by/assemblyscript/count_by.wasm -O3 --runtime incremental \
+//     -o examples/count_by/assemblyscript/count_by.wasm -O3 --debug --runtime incremental \
 //     --use abort=assemblyscript/sdk/runtime/sluiceAbort
 
 import {

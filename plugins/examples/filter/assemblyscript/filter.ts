@@ -6,7 +6,7 @@
 // Built (from plugins/, by `make assemblyscript-all`; see assemblyscript.mk) with:
 //
 //   assemblyscript/node_modules/.bin/asc examples/filter/assemblyscript/filter.ts \
-//     -o examples/filter/assemblyscript/filter.wasm -O3 --runtime incremental \
+//     -o examples/filter/assemblyscript/filter.wasm -O3 --debug --runtime incremental \
 //     --use abort=assemblyscript/sdk/runtime/sluiceAbort
 
 import {

@@ -6,7 +6,7 @@
 // Built (from plugins/, by `make assemblyscript-all`; see assemblyscript.mk) with:
 //
 //   assemblyscript/node_modules/.bin/asc examples/project/assemblyscript/project.ts \
-//     -o examples/project/assemblyscript/project.wasm -O3 --runtime incremental \
+//     -o examples/project/assemblyscript/project.wasm -O3 --debug --runtime incremental \
 //     --use abort=assemblyscript/sdk/runtime/sluiceAbort
 
 import { Config, Output, Page, Plugin, PluginError, Schema, Type, TypeId, typeName, register } from "../../../assemblyscript/sdk";
@@ -35,7 +35,7 @@ class Project extends Plugin {
     if (e !== null) return e.prefixed("project");
     e = cfg.single(["compute", "compute_as"]);
     if (e !== null) return e.prefixed("project");
-    const entries = cfg.getAll("columns");
+    const entries = cfg.all("columns");
     if (entries.length == 0) return new PluginError("project: missing config key \"columns\"");
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];

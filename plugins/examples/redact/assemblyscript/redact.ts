@@ -5,7 +5,7 @@
 // Built (from plugins/, by `make assemblyscript-all`; see assemblyscript.mk) with:
 //
 //   assemblyscript/node_modules/.bin/asc examples/redact/assemblyscript/redact.ts \
-//     -o examples/redact/assemblyscript/redact.wasm -O3 --runtime incremental \
+//     -o examples/redact/assemblyscript/redact.wasm -O3 --debug --runtime incremental \
 //     --use abort=assemblyscript/sdk/runtime/sluiceAbort
 
 import { Config, Output, Page, Plugin, PluginError, TypeId, typeName, register } from "../../../assemblyscript/sdk";
@@ -27,7 +27,7 @@ class Redact extends Plugin {
     if (e !== null) return e.prefixed("redact");
     e = cfg.single(["mode"]);
     if (e !== null) return e.prefixed("redact");
-    this.columns = cfg.getAll("columns");
+    this.columns = cfg.all("columns");
     if (this.columns.length == 0) return new PluginError("redact: missing config key \"columns\"");
     for (let i = 0; i < this.columns.length; i++) {
       for (let j = 0; j < i; j++) {

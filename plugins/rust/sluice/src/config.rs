@@ -85,9 +85,14 @@ impl Config {
         self.pairs.is_empty()
     }
 
-    /// True when `key` is set.
-    pub fn contains(&self, key: &str) -> bool {
+    /// True when `key` is set (Go `Has`, AssemblyScript `has`, C `sluice_config_has`).
+    pub fn has(&self, key: &str) -> bool {
         self.pairs.iter().any(|(k, _)| k == key)
+    }
+
+    /// The former name of [`Config::has`].
+    pub fn contains(&self, key: &str) -> bool {
+        self.has(key)
     }
 
     /// The first value of `key`.
@@ -95,9 +100,15 @@ impl Config {
         self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
-    /// Every value of `key`, in order (an array gives several, a scalar one).
-    pub fn get_all(&self, key: &str) -> Vec<&str> {
+    /// Every value of `key`, in order (an array gives several, a scalar one; Go
+    /// `All`, AssemblyScript `all`, C `sluice_config_count` + `sluice_config_at`).
+    pub fn all(&self, key: &str) -> Vec<&str> {
         self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The former name of [`Config::all`].
+    pub fn get_all(&self, key: &str) -> Vec<&str> {
+        self.all(key)
     }
 
     /// The single value of `key`: `Ok(None)` when absent; when it has several
@@ -175,8 +186,14 @@ impl Config {
             .collect()
     }
 
-    /// The pairs of a nested table: keys `prefix.rest` returned as `(rest, value)`.
+    /// The former name of [`Config::sub`].
     pub fn table(&self, prefix: &str) -> Vec<(&str, &str)> {
+        self.sub(prefix)
+    }
+
+    /// The pairs of a nested table: keys `prefix.rest` returned as `(rest, value)`
+    /// (Go `Sub`, AssemblyScript `sub`).
+    pub fn sub(&self, prefix: &str) -> Vec<(&str, &str)> {
         self.pairs
             .iter()
             .filter_map(|(k, v)| {

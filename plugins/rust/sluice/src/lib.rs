@@ -26,7 +26,9 @@
 //! sluice::plugin!(Adults);
 //! ```
 //!
-//! Build it for `wasm32-unknown-unknown` as a `cdylib` (see `docs/plugins-rust.md`).
+//! Build it for `wasm32-unknown-unknown` as a `cdylib` with
+//! `cargo build --target wasm32-unknown-unknown --release` (see `docs/plugins.md`,
+//! section Rust).
 //! The module imports only `sluice.log`.
 //!
 //! What the SDK does for the plugin: it implements the ABI v1 exports
@@ -43,6 +45,8 @@
 mod config;
 mod encode;
 mod error;
+#[cfg(not(target_arch = "wasm32"))]
+mod fixture;
 mod log;
 mod output;
 mod page;
@@ -78,8 +82,9 @@ pub const ABI_VERSION: u32 = 0x0001_0000;
 ///
 /// 1. [`Plugin::init`] once, with the plugin's config: check it here, an error stops
 ///    the stream before the first page.
-/// 2. [`Plugin::process`] once per page.
-/// 3. [`Plugin::flush`] at the end of the stream.
+/// 2. [`Plugin::prepare`] before the first page of each new schema.
+/// 3. [`Plugin::process`] once per page.
+/// 4. [`Plugin::flush`] at the end of the stream.
 ///
 /// [`Plugin::snapshot`] and [`Plugin::restore`] carry state across a hot swap: the
 /// host snapshots the running instance and restores the bytes into its replacement
@@ -87,6 +92,15 @@ pub const ABI_VERSION: u32 = 0x0001_0000;
 pub trait Plugin: Sized + 'static {
     /// Builds the plugin from its config.
     fn init(config: &Config) -> Result<Self, Error>;
+
+    /// Called before the first page of each new schema (pages of one stream share
+    /// one schema, so usually once): resolve column names to indices and check
+    /// their types here instead of on every page. An error fails the page, and
+    /// `prepare` is called again before the next one.
+    fn prepare(&mut self, schema: &Schema) -> Result<(), Error> {
+        let _ = schema;
+        Ok(())
+    }
 
     /// Handles one page: select input rows and/or write rows through `out`. Doing
     /// nothing passes every row on unchanged. An error stops the stream.
@@ -149,39 +163,45 @@ macro_rules! plugin {
             $crate::rt::alloc(size)
         }
 
+        /// ABI export: the address of the row slot (ABI.md 3.1).
+        #[no_mangle]
+        pub extern "C" fn sluice_row_slot() -> i32 {
+            $crate::rt::row_slot()
+        }
+
         /// ABI export: config.
         #[no_mangle]
         pub extern "C" fn sluice_init(ptr: i32, len: i32) -> i64 {
             // SAFETY: the host calls one export at a time.
-            unsafe { $crate::rt::init(&mut __SLUICE_PLUGIN, ptr, len) }
+            unsafe { $crate::rt::init(&mut *::core::ptr::addr_of_mut!(__SLUICE_PLUGIN), ptr, len) }
         }
 
         /// ABI export: one page.
         #[no_mangle]
         pub extern "C" fn sluice_process(ptr: i32, len: i32) -> i64 {
             // SAFETY: as above.
-            unsafe { $crate::rt::process(&mut __SLUICE_PLUGIN, ptr, len) }
+            unsafe { $crate::rt::process(&mut *::core::ptr::addr_of_mut!(__SLUICE_PLUGIN), ptr, len) }
         }
 
         /// ABI export: end of stream.
         #[no_mangle]
         pub extern "C" fn sluice_flush() -> i64 {
             // SAFETY: as above.
-            unsafe { $crate::rt::flush(&mut __SLUICE_PLUGIN) }
+            unsafe { $crate::rt::flush(&mut *::core::ptr::addr_of_mut!(__SLUICE_PLUGIN)) }
         }
 
         /// ABI export: state for a hot swap.
         #[no_mangle]
         pub extern "C" fn sluice_snapshot() -> i64 {
             // SAFETY: as above.
-            unsafe { $crate::rt::snapshot(&mut __SLUICE_PLUGIN) }
+            unsafe { $crate::rt::snapshot(&mut *::core::ptr::addr_of_mut!(__SLUICE_PLUGIN)) }
         }
 
         /// ABI export: state from a previous instance.
         #[no_mangle]
         pub extern "C" fn sluice_restore(ptr: i32, len: i32) -> i64 {
             // SAFETY: as above.
-            unsafe { $crate::rt::restore(&mut __SLUICE_PLUGIN, ptr, len) }
+            unsafe { $crate::rt::restore(&mut *::core::ptr::addr_of_mut!(__SLUICE_PLUGIN), ptr, len) }
         }
     };
 }

@@ -203,6 +203,7 @@ impl<'a> Page<'a> {
         assert!(i < self.nrows, "sluice: row {} of a page of {} rows", i, self.nrows);
         let start = le_u32_at(self.offsets, i) as usize;
         let end = le_u32_at(self.offsets, i + 1) as usize;
+        crate::rt::ROW_SLOT.store(i as i32, core::sync::atomic::Ordering::Relaxed);
         Row { index: i, page: self.number, bytes: &self.data[start..end], schema: self.schema }
     }
 

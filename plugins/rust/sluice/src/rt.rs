@@ -20,7 +20,21 @@ pub struct Runtime {
     schema_ncols: usize,
     schema: Schema,
     schema_id: u64,
+    /// The schema id the plugin's `prepare` last succeeded for (0 = none).
+    prepared: u64,
     inited: bool,
+}
+
+/// The row slot (ABI.md 3.1): the index of the row the plugin last took
+/// from the page of the current `sluice_process` ([`Page::row`] and the row
+/// iterator store it), -1 outside. After a trap the host reads it to name the
+/// row. An atomic only so native tests may run in threads; on wasm32 it is a
+/// plain load and store.
+pub static ROW_SLOT: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(-1);
+
+/// The address of [`ROW_SLOT`], for the `sluice_row_slot` export.
+pub fn row_slot() -> i32 {
+    &ROW_SLOT as *const _ as usize as i32
 }
 
 fn not_inited() -> Error {
@@ -125,9 +139,15 @@ impl Runtime {
         }
         let page = Page::assemble(b, &layout, at, &self.schema, self.schema_id)
             .map_err(|e| e.context("sluice sdk: decode page"))?;
+        if self.prepared != self.schema_id {
+            // Once per new schema; again on the next page after a failure.
+            plugin.prepare(&self.schema)?;
+            self.prepared = self.schema_id;
+        }
         self.out.reset(Some(layout.nrows));
         crate::page::take_fault();
         let r = plugin.process(&page, &mut self.out);
+        ROW_SLOT.store(-1, core::sync::atomic::Ordering::Relaxed);
         // A malformed cell the plugin read is the first problem, whatever it did
         // with the null it got.
         if let Some(f) = crate::page::take_fault() {

@@ -1,11 +1,27 @@
-//! Running a plugin without the host, for unit tests compiled natively
-//! (`/usr/bin/rustc --test`): build pages with [`PageBuilder`], drive the plugin
-//! through the same byte encodings as the host with [`Harness`], and read results
-//! with [`decode_result`].
+//! Running a plugin without the host, in native unit tests (`cargo test`):
+//! build pages with [`Harness::page`] (a [`PageBuilder`]), drive the plugin
+//! through the same byte encodings as the host with [`Harness::process`], and
+//! read what it did from the typed [`Outcome`]: the rows it kept, and the rows
+//! it wrote as a [`Page`] whose cells are read by column name.
+//!
+//! ```ignore
+//! use sluice::testing::{Harness, NULL};
+//! use sluice::{Config, Schema, Type};
+//!
+//! #[test]
+//! fn keeps_adults() {
+//!     let schema = Schema::new().with("id", Type::int()).with("age", Type::int());
+//!     let mut h = Harness::<Adults>::new(&Config::from_pairs([("column", "age")])).unwrap();
+//!     let page = h.page(&schema).row((1, 17)).row((2, 18)).row((3, NULL));
+//!     let out = h.process(&page).unwrap();
+//!     assert_eq!(out.kept(), [1]);
+//! }
+//! ```
 
 use crate::encode::Encode;
 use crate::output::RESULT_MAGIC;
-use crate::page::PAGE_MAGIC;
+use crate::page::{Page, PAGE_MAGIC};
+use crate::types::Type;
 use crate::rt::Runtime;
 use crate::types::Schema;
 use crate::wire::{put_u32, Reader};
@@ -90,6 +106,141 @@ impl PageBuilder {
     /// The number of complete rows.
     pub fn num_rows(&self) -> usize {
         self.offsets.len() - 1
+    }
+
+    /// Appends one row from a tuple of values, one per column, each encoded for
+    /// its column's type (see [`Encode`]; [`NULL`] or `None` for null):
+    /// `page.row((1, "ann", NULL))`. Panics when the values do not fit the
+    /// schema (a bug in the test).
+    pub fn row<C: Cells>(mut self, cells: C) -> PageBuilder {
+        cells.put_cells(&mut self);
+        self.end_row();
+        self
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+}
+
+/// A null cell for [`PageBuilder::row`], of any column type.
+#[derive(Clone, Copy, Debug)]
+pub struct Null;
+
+/// A null cell: `page.row((1, NULL))`.
+pub const NULL: Null = Null;
+
+impl Encode for Null {
+    fn is_null(&self) -> bool {
+        true
+    }
+    fn encode(&self, _: &Type, _: &mut Vec<u8>) -> Result<(), Error> {
+        Err(Error::new("null value encoded"))
+    }
+}
+
+/// The cells of one row: a tuple of up to 16 [`Encode`] values.
+pub trait Cells {
+    /// Appends the cells to the builder's current row.
+    fn put_cells(&self, b: &mut PageBuilder);
+}
+
+macro_rules! tuple_cells {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: Encode),+> Cells for ($($t,)+) {
+            fn put_cells(&self, b: &mut PageBuilder) {
+                $( b.put(&self.$i); )+
+            }
+        }
+    };
+}
+tuple_cells!(A 0);
+tuple_cells!(A 0, B 1);
+tuple_cells!(A 0, B 1, C 2);
+tuple_cells!(A 0, B 1, C 2, D 3);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
+tuple_cells!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+
+/// What a plugin did with one page (or at flush), decoded and typed.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    input_rows: usize,
+    /// `None` for the empty result: every input row passes unchanged.
+    sections: Option<Vec<Section>>,
+    /// Each ROWS section re-encoded as a page, so its rows read like input rows.
+    pages: Vec<(String, Schema, Vec<u8>)>,
+}
+
+impl Outcome {
+    fn new(sections: Option<Vec<Section>>, input_rows: usize) -> Outcome {
+        let mut pages = Vec::new();
+        for s in sections.iter().flatten() {
+            if let Section::Rows { output, schema, rows } = s {
+                let mut b = PageBuilder::new(schema.clone());
+                for r in rows {
+                    for c in r {
+                        b.raw(c.as_deref());
+                    }
+                    b.end_row();
+                }
+                pages.push((output.clone(), schema.clone(), b.build()));
+            }
+        }
+        Outcome { input_rows, sections, pages }
+    }
+
+    /// The sections, in order; empty for the empty result (see
+    /// [`Outcome::is_pass_through`]).
+    pub fn sections(&self) -> &[Section] {
+        self.sections.as_deref().unwrap_or(&[])
+    }
+
+    /// True for the empty result: every input row goes on unchanged.
+    pub fn is_pass_through(&self) -> bool {
+        self.sections.is_none()
+    }
+
+    /// The indices of the input rows kept on the default output.
+    pub fn kept(&self) -> Vec<usize> {
+        self.kept_on("")
+    }
+
+    /// The indices of the input rows kept on `output` ("" = default): every row
+    /// for the empty result on the default output, none when the plugin did not
+    /// select for that output.
+    pub fn kept_on(&self, output: &str) -> Vec<usize> {
+        match &self.sections {
+            None if output.is_empty() => (0..self.input_rows).collect(),
+            None => Vec::new(),
+            Some(secs) => secs
+                .iter()
+                .find(|s| matches!(s, Section::Select { output: o, .. } if o == output))
+                .map(Section::kept)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The rows written to `output` ("" = default), as a page: read them with
+    /// [`Page::rows`] and [`Row::get`](crate::Row::get) by column name. `None`
+    /// when the plugin wrote no rows there.
+    pub fn rows(&self, output: &str) -> Option<Page<'_>> {
+        let (_, schema, b) = self.pages.iter().find(|p| p.0 == output)?;
+        let layout = Page::read_header(b).expect("re-encoded page");
+        let mut r = Reader::new(b, "page");
+        r.pos = layout.schema_start;
+        Schema::read_columns(&mut r, layout.ncols).expect("re-encoded schema");
+        Some(Page::assemble(b, &layout, r.pos, schema, 1).expect("re-encoded page"))
     }
 }
 
@@ -205,6 +356,7 @@ pub fn decode_result(b: &[u8], input_rows: usize) -> Result<Option<Vec<Section>>
 pub struct Harness<P: Plugin> {
     rt: Runtime,
     plugin: Option<P>,
+    pages: std::cell::Cell<u64>,
 }
 
 /// The outcome of a call: `Ok(None)` for the empty result (handle 0), the sections
@@ -226,14 +378,14 @@ fn check_error(res: Option<Vec<Section>>) -> CallResult {
 impl<P: Plugin> Harness<P> {
     /// Initialises the plugin with `config` (as `sluice_init`).
     pub fn new(config: &Config) -> Result<Harness<P>, Error> {
-        let mut h = Harness { rt: Runtime::default(), plugin: None };
+        let mut h = Harness { rt: Runtime::default(), plugin: None, pages: std::cell::Cell::new(0) };
         let res = h.rt.init(&mut h.plugin, &config.encode()).to_vec();
         check_error(decode_result(&res, 0)?)?;
         Ok(h)
     }
 
-    /// Runs `sluice_process` on an encoded page.
-    pub fn process(&mut self, page: &[u8]) -> CallResult {
+    /// Runs `sluice_process` on an encoded page and returns the raw sections.
+    pub fn process_bytes(&mut self, page: &[u8]) -> CallResult {
         let nrows = Reader::new(page, "page")
             .bytes(28, "header")
             .map(|h| u32::from_le_bytes([h[24], h[25], h[26], h[27]]) as usize)
@@ -242,8 +394,26 @@ impl<P: Plugin> Harness<P> {
         check_error(decode_result(&res, nrows)?)
     }
 
-    /// Runs `sluice_flush`.
-    pub fn flush(&mut self) -> CallResult {
+    /// An empty page of `schema`, numbered after the pages built before it.
+    pub fn page(&self, schema: &Schema) -> PageBuilder {
+        self.pages.set(self.pages.get() + 1);
+        PageBuilder::new(schema.clone()).at(self.pages.get(), 0)
+    }
+
+    /// Runs `sluice_process` on `page`. A plugin error (an ERROR section) is
+    /// the `Err`, with its row when it names one.
+    pub fn process(&mut self, page: &PageBuilder) -> Result<Outcome, Error> {
+        let res = self.process_bytes(&page.build())?;
+        Ok(Outcome::new(res, page.num_rows()))
+    }
+
+    /// Runs `sluice_flush`; the rows it writes are in the [`Outcome`].
+    pub fn flush(&mut self) -> Result<Outcome, Error> {
+        Ok(Outcome::new(self.flush_sections()?, 0))
+    }
+
+    /// Runs `sluice_flush` and returns the raw sections.
+    pub fn flush_sections(&mut self) -> CallResult {
         let res = self.rt.flush(&mut self.plugin).to_vec();
         check_error(decode_result(&res, 0)?)
     }

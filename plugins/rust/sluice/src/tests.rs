@@ -82,7 +82,7 @@ fn page_rows_and_typed_reads() {
     pb.put(None::<i32>).put("").put(-5i64).end_row();
     pb.raw(Some(&[])).put(None::<&str>).raw(Some(&[])).end_row();
     let mut h = Harness::<Rec>::new(&Config::default()).unwrap();
-    assert_eq!(h.process(&pb.build()).unwrap(), None);
+    assert_eq!(h.process_bytes(&pb.build()).unwrap(), None);
     assert_eq!(
         h.plugin().unwrap().seen,
         vec![
@@ -101,10 +101,10 @@ fn page_validation() {
     let mut h = Harness::<Rec>::new(&Config::default()).unwrap();
     let mut bad = good.clone();
     bad[0] = b'X';
-    assert!(h.process(&bad).unwrap_err().message().contains("bad magic"));
+    assert!(h.process_bytes(&bad).unwrap_err().message().contains("bad magic"));
     let mut bad = good.clone();
     bad.pop();
-    let e = h.process(&bad).unwrap_err();
+    let e = h.process_bytes(&bad).unwrap_err();
     assert!(e.message().contains("must equal the rows area length"), "{}", e);
     // Cell length overrunning the row: text cell says 20 bytes, has 3. Cells are
     // checked when read.
@@ -113,7 +113,7 @@ fn page_validation() {
     // rows area: [len 4][1][len 3]abc[len 8][2]; the text length is at n - 8 - 4 - 3 - 4.
     let at = n - 8 - 4 - 3 - 4;
     bad[at..at + 4].copy_from_slice(&20i32.to_le_bytes());
-    let e = h.process(&bad).unwrap_err();
+    let e = h.process_bytes(&bad).unwrap_err();
     assert_eq!(
         e.message(),
         "sluice sdk: decode page: page 1: row 0 column 1: cell of 20 bytes overruns the row (15 bytes left)"
@@ -121,28 +121,28 @@ fn page_validation() {
     assert_eq!(e.row(), None);
     // The same cell read through the infallible accessors: the call fails anyway.
     let mut lenient = Harness::<Lenient>::new(&Config::default()).unwrap();
-    let e = lenient.process(&bad).unwrap_err();
+    let e = lenient.process_bytes(&bad).unwrap_err();
     assert!(e.message().contains("row 0 column 1: cell of 20 bytes overruns"), "{}", e);
     // A negative length below -1.
     let mut neg = good.clone();
     neg[at..at + 4].copy_from_slice(&(-2i32).to_le_bytes());
-    let e = h.process(&neg).unwrap_err();
+    let e = h.process_bytes(&neg).unwrap_err();
     assert!(e.message().ends_with("row 0 column 1: cell length -2 (must be >= -1)"), "{}", e);
     // Text cell says 4 bytes, has 3: the row then has bytes after its last cell,
     // which only a walk over the whole row finds (copying it, iterating its cells).
     let mut bad = good.clone();
     bad[at..at + 4].copy_from_slice(&4i32.to_le_bytes());
     let mut copier = Harness::<Copier>::new(&Config::default()).unwrap();
-    let e = copier.process(&bad).unwrap_err();
+    let e = copier.process_bytes(&bad).unwrap_err();
     assert_eq!(e.message(), "sluice sdk: decode page: page 1: row 0: 7 bytes after the last cell");
-    let e = lenient.process(&bad).unwrap_err();
+    let e = lenient.process_bytes(&bad).unwrap_err();
     assert_eq!(e.message(), "sluice sdk: decode page: page 1: row 0: 7 bytes after the last cell");
     // The page itself still works afterwards.
-    assert!(copier.process(&good).unwrap().is_some());
-    assert!(lenient.process(&good).unwrap().is_none());
+    assert!(copier.process_bytes(&good).unwrap().is_some());
+    assert!(lenient.process_bytes(&good).unwrap().is_none());
     let mut bad = good;
     bad.truncate(30);
-    assert!(h.process(&bad).unwrap_err().message().contains("sluice sdk: decode page"));
+    assert!(h.process_bytes(&bad).unwrap_err().message().contains("sluice sdk: decode page"));
 }
 
 /// Reads every cell through the accessors that cannot fail, and ignores what it
@@ -173,7 +173,7 @@ fn page_offsets() {
     }
     let good = pb.build();
     let mut h = Harness::<Rec1>::new(&Config::default()).unwrap();
-    assert_eq!(h.process(&good).unwrap(), None);
+    assert_eq!(h.process_bytes(&good).unwrap(), None);
     assert_eq!(h.plugin().unwrap().0, (0..20).collect::<Vec<i32>>());
     for (row, want) in [
         (3, "sluice sdk: decode page: page 1: offsets[3]=7 below offsets[2]=16"),
@@ -184,7 +184,7 @@ fn page_offsets() {
         let at = 35 + 4 * row;
         let v = u32::from_le_bytes([bad[at], bad[at + 1], bad[at + 2], bad[at + 3]]);
         bad[at..at + 4].copy_from_slice(&(v - 17).to_le_bytes());
-        assert_eq!(h.process(&bad).unwrap_err().message(), want);
+        assert_eq!(h.process_bytes(&bad).unwrap_err().message(), want);
     }
 }
 
@@ -491,7 +491,7 @@ fn keep_where_selects_like_set_kept() {
     let mut h = Harness::<Thirds>::new(&Config::default()).unwrap();
     for n in [0usize, 1, 7, 8, 9, 16, 21, 64, 67] {
         let ids: Vec<i32> = (0..n as i32).collect();
-        let res = h.process(&page_of_ids(&ids)).unwrap();
+        let res = h.process_bytes(&page_of_ids(&ids)).unwrap();
         let mut want = vec![0u8; (n + 7) / 8];
         for i in 0..n {
             if i % 3 == 0 {
@@ -512,7 +512,7 @@ fn keep_where_selects_like_set_kept() {
     // The first error wins, in the eight-row groups and in the tail.
     for bad in [2usize, 8, 13, 17] {
         let ids: Vec<i32> = (0..19).map(|i| if i == bad as i32 || i == 18 { -1 } else { i }).collect();
-        let e = h.process(&page_of_ids(&ids)).unwrap_err();
+        let e = h.process_bytes(&page_of_ids(&ids)).unwrap_err();
         assert_eq!((e.row(), e.message()), (Some(bad), "minus one"));
     }
 }
@@ -521,12 +521,12 @@ fn keep_where_selects_like_set_kept() {
 fn output_encoding() {
     let mut h = Harness::<Emitter>::new(&Config::default()).unwrap();
     // Only drops: a result without sections (nothing for the default output).
-    let res = h.process(&page_of_ids(&[0, 9][..1])).unwrap().unwrap();
+    let res = h.process_bytes(&page_of_ids(&[0, 9][..1])).unwrap().unwrap();
     assert_eq!(res.len(), 0);
     // Nothing happened to 0 rows: pass through.
-    assert_eq!(h.process(&page_of_ids(&[])).unwrap(), None);
+    assert_eq!(h.process_bytes(&page_of_ids(&[])).unwrap(), None);
     // Route + rows + drop.
-    let res = h.process(&page_of_ids(&[1, 0, 2, 2])).unwrap().unwrap();
+    let res = h.process_bytes(&page_of_ids(&[1, 0, 2, 2])).unwrap().unwrap();
     assert_eq!(res.len(), 3);
     assert_eq!(res[0], Section::Select { output: "".into(), nrows: 4, bitmap: vec![0b1101] });
     assert_eq!(res[1].kept(), vec![0]);
@@ -541,18 +541,18 @@ fn output_encoding() {
         s => panic!("{:?}", s),
     }
     // Only rows to a named output: the default output passes everything.
-    let res = h.process(&page_of_ids(&[2])).unwrap().unwrap();
+    let res = h.process_bytes(&page_of_ids(&[2])).unwrap().unwrap();
     assert_eq!(res[0].kept(), vec![0]);
     // Errors.
-    let e = h.process(&page_of_ids(&[3])).unwrap_err();
+    let e = h.process_bytes(&page_of_ids(&[3])).unwrap_err();
     assert_eq!(e.message(), "output \"new\" column \"name\": cannot write i64 to a text column");
-    let e = h.process(&page_of_ids(&[4])).unwrap_err();
+    let e = h.process_bytes(&page_of_ids(&[4])).unwrap_err();
     assert_eq!(e.message(), "output \"new\": row has 1 cells, its schema 2 columns");
-    let e = h.process(&page_of_ids(&[5])).unwrap_err();
+    let e = h.process_bytes(&page_of_ids(&[5])).unwrap_err();
     assert!(e.message().contains("begun and neither ended"), "{}", e);
-    let e = h.process(&page_of_ids(&[2, 6])).unwrap_err();
+    let e = h.process_bytes(&page_of_ids(&[2, 6])).unwrap_err();
     assert!(e.message().contains("rows of schema (x int) after rows of schema (id int, name text)"), "{}", e);
-    let e = h.process(&page_of_ids(&[0, 0, 42])).unwrap_err();
+    let e = h.process_bytes(&page_of_ids(&[0, 0, 42])).unwrap_err();
     assert_eq!((e.row(), e.message()), (Some(2), "bad id 42"));
 }
 
@@ -575,7 +575,7 @@ impl Plugin for Copier {
 fn copy_rows_and_split_sections() {
     let mut h = Harness::<Copier>::new(&Config::default()).unwrap();
     let page = page_of_ids(&[1, 2, 3]);
-    let res = h.process(&page).unwrap().unwrap();
+    let res = h.process_bytes(&page).unwrap().unwrap();
     match &res[0] {
         Section::Rows { output, rows, .. } => {
             assert_eq!(output, "");
@@ -590,7 +590,7 @@ fn copy_rows_and_split_sections() {
     for i in 0..n {
         pb.put(i % 2 == 0).end_row();
     }
-    let res = h.process(&pb.build()).unwrap().unwrap();
+    let res = h.process_bytes(&pb.build()).unwrap().unwrap();
     assert_eq!(res.len(), 2);
     match (&res[0], &res[1]) {
         (Section::Rows { rows: a, .. }, Section::Rows { rows: b, .. }) => {
@@ -667,12 +667,12 @@ fn lifecycle() {
         "init refused"
     );
     let mut h = Harness::<Stateful>::new(&Config::default()).unwrap();
-    h.process(&page_of_ids(&[1, 2])).unwrap();
+    h.process_bytes(&page_of_ids(&[1, 2])).unwrap();
     let snap = h.snapshot().unwrap();
     let mut h2 = Harness::<Stateful>::new(&Config::default()).unwrap();
     h2.restore(&snap).unwrap();
     assert_eq!(h2.restore(&[1]).unwrap_err().message(), "bad state");
-    let res = h2.flush().unwrap().unwrap();
+    let res = h2.flush_sections().unwrap().unwrap();
     match &res[0] {
         Section::Rows { rows, .. } => assert_eq!(rows[0][0], Some(2u64.to_be_bytes().to_vec())),
         s => panic!("{:?}", s),
@@ -681,7 +681,7 @@ fn lifecycle() {
     // state refused (ABI.md section 5: never dropped silently).
     let mut h = Harness::<Rec>::new(&Config::default()).unwrap();
     assert!(h.snapshot().unwrap().is_empty());
-    assert_eq!(h.flush().unwrap(), None);
+    assert_eq!(h.flush_sections().unwrap(), None);
     take_logs();
     h.restore(&[]).unwrap();
     let e = h.restore(&[1, 2]).unwrap_err();
@@ -730,17 +730,17 @@ fn row_errors_and_quote() {
     let mut pb = PageBuilder::new(Schema::new().with("id", Type::int()).with("x", Type::text()));
     pb.put(1i32).put("a").end_row();
     let mut h = Harness::<P>::new(&Config::default()).unwrap();
-    let e = h.process(&pb.build()).unwrap_err();
+    let e = h.process_bytes(&pb.build()).unwrap_err();
     assert_eq!(e.message(), "column \"nope\" not found (columns: id, x)");
     assert_eq!(e.row(), None);
     let mut pb = PageBuilder::new(Schema::new().with("id", Type::int()));
     pb.put(1i32).end_row();
     pb.raw(Some(&[1, 2, 3])).end_row();
-    let e = h.process(&pb.build()).unwrap_err();
+    let e = h.process_bytes(&pb.build()).unwrap_err();
     assert_eq!((e.row(), e.message()), (Some(1), "row 1: column \"id\": invalid int cell of 3 bytes"));
     let mut pb = PageBuilder::new(Schema::new().with("id", Type::bigint()));
     pb.put(1i64).end_row();
-    let e = h.process(&pb.build()).unwrap_err();
+    let e = h.process_bytes(&pb.build()).unwrap_err();
     assert_eq!(e.message(), "column \"id\" has type bigint, want tinyint, smallint or int");
 
     assert_eq!(quote("a\"b\\c\n"), "\"a\"b\\c\n\"");
@@ -767,7 +767,7 @@ impl Plugin for Rejecter {
 #[test]
 fn reject_sends_to_the_dead_letter_output() {
     let mut h = Harness::<Rejecter>::new(&Config::default()).unwrap();
-    let res = h.process(&page_of_ids(&[1, 2, 3])).unwrap().unwrap();
+    let res = h.process_bytes(&page_of_ids(&[1, 2, 3])).unwrap().unwrap();
     assert_eq!(res[0], Section::Select { output: "".into(), nrows: 3, bitmap: vec![0b010] });
     match &res[1] {
         Section::Rows { output, schema, rows } => {
@@ -781,4 +781,164 @@ fn reject_sends_to_the_dead_letter_output() {
         }
         s => panic!("{:?}", s),
     }
+}
+
+/// Records the schemas `prepare` saw; fails `prepare` for a schema with a
+/// column named "bad".
+struct Preparer {
+    prepared: Vec<Vec<String>>,
+    age: usize,
+}
+
+impl Plugin for Preparer {
+    fn init(_: &Config) -> Result<Self, Error> {
+        Ok(Preparer { prepared: Vec::new(), age: 0 })
+    }
+    fn prepare(&mut self, schema: &Schema) -> Result<(), Error> {
+        self.prepared.push(schema.columns().iter().map(|c| c.name.clone()).collect());
+        if schema.index("bad").is_some() {
+            return Err(Error::new("preparer: bad schema"));
+        }
+        self.age = schema.index("age").unwrap_or(0);
+        Ok(())
+    }
+    fn process(&mut self, page: &Page<'_>, out: &mut Output) -> Result<(), Error> {
+        for row in page.rows() {
+            out.set_kept(row.index(), row.get::<i32>(self.age)?.map_or(false, |a| a >= 18));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn prepare_once_per_schema_and_again_after_failure() {
+    use crate::testing::NULL;
+    let mut h = Harness::<Preparer>::new(&Config::default()).unwrap();
+    let s1 = Schema::new().with("id", Type::int()).with("age", Type::int());
+    let p = h.page(&s1).row((1, 17)).row((2, 18)).row((3, NULL));
+    assert_eq!(h.process(&p).unwrap().kept(), [1]);
+    let p = h.page(&s1).row((4, 30));
+    assert_eq!(h.process(&p).unwrap().kept(), [0]);
+    let bad = Schema::new().with("bad", Type::int());
+    let p = h.page(&bad).row((1,));
+    assert_eq!(h.process(&p).unwrap_err().message(), "preparer: bad schema");
+    let p = h.page(&bad).row((1,));
+    assert!(h.process(&p).is_err());
+    let s2 = Schema::new().with("age", Type::int());
+    let p = h.page(&s2).row((20,));
+    assert_eq!(h.process(&p).unwrap().kept(), [0]);
+    let seen = &h.plugin().unwrap().prepared;
+    assert_eq!(seen.len(), 4, "{:?}", seen);
+}
+
+/// Emits (name text, n int) rows: the typed Outcome reads them by column name.
+struct Doubler;
+
+impl Plugin for Doubler {
+    fn init(_: &Config) -> Result<Self, Error> {
+        Ok(Doubler)
+    }
+    fn process(&mut self, page: &Page<'_>, out: &mut Output) -> Result<(), Error> {
+        let schema = Schema::new().with("name", Type::text()).with("n", Type::int());
+        let mut w = out.rows("twice", &schema)?;
+        for row in page.rows() {
+            w.put(row.get::<&str>("name")?);
+            w.put(row.get::<i32>("n")?.map(|n| n * 2));
+            w.end_row()?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn outcome_rows_by_column_name() {
+    use crate::testing::NULL;
+    let mut h = Harness::<Doubler>::new(&Config::default()).unwrap();
+    let s = Schema::new().with("n", Type::int()).with("name", Type::text());
+    let out = h.process(&h.page(&s).row((2, "a")).row((NULL, "b"))).unwrap();
+    assert_eq!(out.kept(), [0, 1], "rows not dropped pass on the default output");
+    let rows = out.rows("twice").unwrap();
+    let got: Vec<(Option<&str>, Option<i32>)> =
+        rows.rows().map(|r| (r.get::<&str>("name").unwrap(), r.get::<i32>("n").unwrap())).collect();
+    assert_eq!(got, [(Some("a"), Some(4)), (Some("b"), None)]);
+    assert!(out.rows("").is_none());
+}
+
+#[test]
+fn decimal_and_varint_compare_exactly() {
+    use std::cmp::Ordering::*;
+    let vi = |v: i64| {
+        let mut b = Vec::new();
+        v.encode(&Type::varint(), &mut b).unwrap();
+        b
+    };
+    let (a, b, c, z) = (vi(150), vi(15), vi(-2), vi(0));
+    let dec = |u: &'static [u8], scale: i32| Decimal { scale, unscaled: Varint(u) };
+    let a: &'static [u8] = Box::leak(a.into_boxed_slice());
+    let b: &'static [u8] = Box::leak(b.into_boxed_slice());
+    let c: &'static [u8] = Box::leak(c.into_boxed_slice());
+    let z: &'static [u8] = Box::leak(z.into_boxed_slice());
+    // 1.50 == 1.5, 1.5 > -0.02, 0 == 0.000, 150 > 1.5
+    assert_eq!(dec(a, 2).cmp_value(&dec(b, 1)), Equal);
+    assert_eq!(dec(b, 1).cmp_value(&dec(c, 2)), Greater);
+    assert_eq!(dec(z, 0).cmp_value(&dec(z, 3)), Equal);
+    assert_eq!(dec(a, 0).cmp_value(&dec(b, 1)), Greater);
+    assert_eq!(dec(c, 0).cmp_value(&dec(c, 1)), Less); // -2 < -0.2
+    for (text, want) in [("1.5", Equal), ("1.50000", Equal), ("15e-1", Equal), ("1.49", Greater), ("2", Less), ("-7", Greater), ("0.0", Greater)] {
+        assert_eq!(dec(a, 2).cmp_text(text).unwrap(), want, "1.50 vs {}", text);
+    }
+    assert_eq!(Varint(a).cmp_value(&Varint(b)), Greater);
+    assert_eq!(Varint(c).cmp_value(&Varint(z)), Less);
+    assert_eq!(Varint(a).cmp_text("1.5e2").unwrap(), Equal);
+    assert_eq!(Varint(a).cmp_text("149.99").unwrap(), Greater);
+    // 2^127 - 1, beyond i64: 0x7f ff .. ff (16 bytes)
+    let mut big = vec![0x7f];
+    big.extend_from_slice(&[0xff; 15]);
+    assert_eq!(Varint(&big).cmp_text("170141183460469231731687303715884105727").unwrap(), Equal);
+    assert_eq!(Varint(&big).cmp_text("170141183460469231731687303715884105728").unwrap(), Less);
+    for bad in ["", "-", "1.2.3", "1e", "x", "1e+"] {
+        assert!(Varint(a).cmp_text(bad).is_err(), "{:?}", bad);
+    }
+}
+
+#[test]
+fn fixture_schema_and_json_lines() {
+    let schema = Schema::parse(
+        "# a fixture\nid int\nname text\nat timestamp\nday date\ntags set<text>\nprice decimal\nn varint\nscores frozen<map<text, int>>\nraw blob\n",
+    )
+    .unwrap();
+    assert_eq!(schema.len(), 9);
+    let page = PageBuilder::new(schema.clone())
+        .jsonl(concat!(
+            r#"{"id":1,"name":"a\u00e9","at":"2024-01-02T03:04:05.678Z","day":"2024-01-02","tags":["x","y"],"price":"-12.50","n":-129,"scores":{"k":3},"raw":"yv4="}"#,
+            "\n\n",
+            r#"{"id":2,"at":1500,"price":1e2}"#,
+            "\n"
+        ))
+        .unwrap();
+    let b = page.build();
+    let layout = crate::page::Page::read_header(&b).unwrap();
+    let mut r = crate::wire::Reader::new(&b, "page");
+    r.pos = layout.schema_start;
+    let s = Schema::read_columns(&mut r, layout.ncols).unwrap();
+    let p = crate::page::Page::assemble(&b, &layout, r.pos, &s, 1).unwrap();
+    assert_eq!(p.num_rows(), 2);
+    let row = p.row(0);
+    assert_eq!(row.get::<&str>("name").unwrap(), Some("aé"));
+    assert_eq!(row.get::<Timestamp>("at").unwrap().unwrap().millis(), 1_704_164_645_678);
+    assert_eq!(format!("{}", row.get::<Date>("day").unwrap().unwrap()), "2024-01-02");
+    assert_eq!(format!("{}", row.get::<Decimal>("price").unwrap().unwrap()), "-12.50");
+    assert_eq!(row.get::<Varint>("n").unwrap().unwrap().to_i64(), Some(-129));
+    assert_eq!(row.get::<&[u8]>("raw").unwrap(), Some(&[0xca, 0xfe][..]));
+    let tags: Vec<&str> = row.get::<List>("tags").unwrap().unwrap().iter().map(|c| c.get::<&str>().unwrap().unwrap()).collect();
+    assert_eq!(tags, ["x", "y"]);
+    let row = p.row(1);
+    assert_eq!(row.get::<&str>("name").unwrap(), None);
+    assert_eq!(row.get::<Timestamp>("at").unwrap().unwrap().millis(), 1500);
+    assert_eq!(format!("{}", row.get::<Decimal>("price").unwrap().unwrap()), "100");
+
+    let e = PageBuilder::new(schema.clone()).jsonl(r#"{"nope":1}"#).unwrap_err();
+    assert!(e.message().contains(r#""nope" is not a column"#), "{}", e.message());
+    let e = PageBuilder::new(schema).jsonl(r#"{"id":"x"}"#).unwrap_err();
+    assert!(e.message().starts_with("JSON line 1: column \"id\" (int)"), "{}", e.message());
 }

@@ -4,6 +4,7 @@
 //! bytes Cassandra sent. Reading never copies unless the target type owns its data
 //! (`String`, `Vec<u8>`).
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -735,6 +736,118 @@ impl Decimal<'_> {
     /// The value as f64 (rounded).
     pub fn to_f64(&self) -> f64 {
         format!("{}", self).parse().unwrap_or(f64::NAN)
+    }
+
+    /// Compares the values exactly: `1.50` equals `1.5`, any scale, any size.
+    pub fn cmp_value(&self, other: &Decimal<'_>) -> Ordering {
+        Num::of_decimal(self).cmp(&Num::of_decimal(other))
+    }
+
+    /// Compares the value exactly with a number written in decimal:
+    /// `[+-]digits[.digits][e[+-]digits]` (`12.50`, `-3`, `1e-9`).
+    pub fn cmp_text(&self, text: &str) -> Result<Ordering, Error> {
+        Ok(Num::of_decimal(self).cmp(&Num::parse(text)?))
+    }
+}
+
+impl Varint<'_> {
+    /// Compares the values exactly, any size.
+    pub fn cmp_value(&self, other: &Varint<'_>) -> Ordering {
+        Num::of_varint(self).cmp(&Num::of_varint(other))
+    }
+
+    /// Compares the value exactly with a number written in decimal (as for
+    /// [`Decimal::cmp_text`]; `10` equals `1e1`).
+    pub fn cmp_text(&self, text: &str) -> Result<Ordering, Error> {
+        Ok(Num::of_varint(self).cmp(&Num::parse(text)?))
+    }
+}
+
+/// An exact decimal number for comparisons: sign, significant digits (ASCII,
+/// no leading or trailing zeros; empty for zero) and the exponent `exp` such
+/// that the value is `0.d1d2d3... × 10^exp`.
+#[derive(Debug, PartialEq, Eq)]
+struct Num {
+    neg: bool,
+    digits: Vec<u8>,
+    exp: i64,
+}
+
+impl Num {
+    /// From the digits of the magnitude, the sign and a power of ten to divide by.
+    fn new(neg: bool, digits: &[u8], scale: i64) -> Num {
+        let start = digits.iter().position(|&d| d != b'0').unwrap_or(digits.len());
+        let end = digits.iter().rposition(|&d| d != b'0').map_or(start, |i| i + 1);
+        if start == end {
+            return Num { neg: false, digits: Vec::new(), exp: 0 };
+        }
+        // digits[start..] × 10^-scale = 0.digits[start..] × 10^(len - start - scale)
+        let exp = (digits.len() - start) as i64 - scale;
+        Num { neg, digits: digits[start..end].to_vec(), exp }
+    }
+
+    fn of_varint(v: &Varint<'_>) -> Num {
+        Num::new(v.is_negative(), magnitude_digits(&magnitude(v.0)).as_bytes(), 0)
+    }
+
+    fn of_decimal(d: &Decimal<'_>) -> Num {
+        Num::new(d.unscaled.is_negative(), magnitude_digits(&magnitude(d.unscaled.0)).as_bytes(), d.scale as i64)
+    }
+
+    fn parse(text: &str) -> Result<Num, Error> {
+        let bad = || Error::new(format!("{} is not a decimal number", crate::quote(text)));
+        let b = text.as_bytes();
+        let (neg, rest) = match b.first() {
+            Some(b'-') => (true, &b[1..]),
+            Some(b'+') => (false, &b[1..]),
+            _ => (false, b),
+        };
+        let (mant, exp) = match rest.iter().position(|&c| c == b'e' || c == b'E') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        let (int, frac) = match mant.iter().position(|&c| c == b'.') {
+            Some(i) => (&mant[..i], &mant[i + 1..]),
+            None => (mant, &mant[..0]),
+        };
+        if int.is_empty() && frac.is_empty() || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+            return Err(bad());
+        }
+        let mut e: i64 = 0;
+        if let Some(x) = exp {
+            let x = std::str::from_utf8(x).map_err(|_| bad())?;
+            let digits = x.strip_prefix(['+', '-'].as_ref()).unwrap_or(x);
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(bad());
+            }
+            e = x.parse::<i64>().ok().filter(|v| v.abs() <= 1 << 40).ok_or_else(bad)?;
+        }
+        let mut digits = int.to_vec();
+        digits.extend_from_slice(frac);
+        Ok(Num::new(neg, &digits, frac.len() as i64 - e))
+    }
+}
+
+impl Ord for Num {
+    fn cmp(&self, other: &Num) -> Ordering {
+        let sign = |n: &Num| if n.digits.is_empty() { 0 } else if n.neg { -1 } else { 1 };
+        let (a, b) = (sign(self), sign(other));
+        if a != b || a == 0 {
+            return a.cmp(&b);
+        }
+        // Same sign, both non-zero: compare magnitudes, then flip for negatives.
+        let mag = self.exp.cmp(&other.exp).then_with(|| self.digits.cmp(&other.digits));
+        if a < 0 {
+            mag.reverse()
+        } else {
+            mag
+        }
+    }
+}
+
+impl PartialOrd for Num {
+    fn partial_cmp(&self, other: &Num) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 

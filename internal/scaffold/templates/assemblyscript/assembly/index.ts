@@ -9,7 +9,7 @@
 //
 // Build (see Makefile):
 //
-//   node_modules/.bin/asc assembly/index.ts -o @@NAME@@.wasm -O3 --runtime incremental \
+//   node_modules/.bin/asc assembly/index.ts -o @@NAME@@.wasm -O3 --debug --runtime incremental \
 //     --use 'abort=~lib/@sluice/sdk/runtime/sluiceAbort'
 //
 // --use abort=... routes AssemblyScript's abort to the SDK, which logs it and

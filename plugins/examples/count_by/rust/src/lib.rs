@@ -4,14 +4,12 @@
 //! SDK language (a Go snapshot restores here and vice versa). Its behaviour is
 //! specified in plugins/examples/README.md.
 //!
-//! Built (from plugins/, by `make rust-all`; see rust.mk, which builds the SDK rlib
-//! first) with:
+//! Built from plugins/ by `make rust-all` (see rust.mk for the exact flags):
 //!
-//!     /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-//!       -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$PWD=plugins --crate-name count_by \
-//!       --crate-type cdylib -C lto -C strip=debuginfo \
-//!       --extern sluice=rust/target/wasm/libsluice.rlib \
-//!       -o examples/count_by/rust/count_by.wasm examples/count_by/rust/count_by.rs
+//!     cargo build --target wasm32-unknown-unknown --release -p count_by
+//!
+//! then copied from target/wasm32-unknown-unknown/release/count_by.wasm to
+//! examples/count_by/rust/count_by.wasm.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

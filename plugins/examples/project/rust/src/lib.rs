@@ -3,14 +3,12 @@
 //! emitting new rows on the default output. Its behaviour is specified in
 //! plugins/examples/README.md, identically for every SDK language.
 //!
-//! Built (from plugins/, by `make rust-all`; see rust.mk, which builds the SDK rlib
-//! first) with:
+//! Built from plugins/ by `make rust-all` (see rust.mk for the exact flags):
 //!
-//!     /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-//!       -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$PWD=plugins --crate-name project \
-//!       --crate-type cdylib -C lto -C strip=debuginfo \
-//!       --extern sluice=rust/target/wasm/libsluice.rlib \
-//!       -o examples/project/rust/project.wasm examples/project/rust/project.rs
+//!     cargo build --target wasm32-unknown-unknown --release -p project
+//!
+//! then copied from target/wasm32-unknown-unknown/release/project.wasm to
+//! examples/project/rust/project.wasm.
 
 use std::collections::HashSet;
 
@@ -44,7 +42,7 @@ impl Plugin for Project {
         let ctx = |e: Error| e.context("project");
         cfg.unknown(&["columns", "compute", "compute_as"]).map_err(ctx)?;
         cfg.single(&["compute", "compute_as"]).map_err(ctx)?;
-        let entries = cfg.get_all("columns");
+        let entries = cfg.all("columns");
         if entries.is_empty() {
             return Err(Error::new("project: missing config key \"columns\""));
         }

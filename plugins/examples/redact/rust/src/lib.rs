@@ -2,14 +2,12 @@
 //! either whole ("***") or as emails ("j***@example.com"). Its behaviour is
 //! specified in plugins/examples/README.md, identically for every SDK language.
 //!
-//! Built (from plugins/, by `make rust-all`; see rust.mk, which builds the SDK rlib
-//! first) with:
+//! Built from plugins/ by `make rust-all` (see rust.mk for the exact flags):
 //!
-//!     /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-//!       -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$PWD=plugins --crate-name redact \
-//!       --crate-type cdylib -C lto -C strip=debuginfo \
-//!       --extern sluice=rust/target/wasm/libsluice.rlib \
-//!       -o examples/redact/rust/redact.wasm examples/redact/rust/redact.rs
+//!     cargo build --target wasm32-unknown-unknown --release -p redact
+//!
+//! then copied from target/wasm32-unknown-unknown/release/redact.wasm to
+//! examples/redact/rust/redact.wasm.
 
 use sluice::{quote, Config, Error, Output, Page, Plugin, TypeId};
 
@@ -26,7 +24,7 @@ impl Plugin for Redact {
         let ctx = |e: Error| e.context("redact");
         cfg.unknown(&["columns", "mode"]).map_err(ctx)?;
         cfg.single(&["mode"]).map_err(ctx)?;
-        let columns: Vec<String> = cfg.get_all("columns").into_iter().map(String::from).collect();
+        let columns: Vec<String> = cfg.all("columns").into_iter().map(String::from).collect();
         if columns.is_empty() {
             return Err(Error::new("redact: missing config key \"columns\""));
         }

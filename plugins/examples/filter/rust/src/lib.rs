@@ -3,14 +3,12 @@
 //! Its behaviour is specified in plugins/examples/README.md, identically for every
 //! SDK language.
 //!
-//! Built (from plugins/, by `make rust-all`; see rust.mk, which builds the SDK rlib
-//! first) with:
+//! Built from plugins/ by `make rust-all` (see rust.mk for the exact flags):
 //!
-//!     /usr/bin/rustc --edition 2021 --target wasm32-unknown-unknown -C opt-level=s \
-//!       -C codegen-units=1 -C target-feature=+bulk-memory --remap-path-prefix=$PWD=plugins --crate-name filter \
-//!       --crate-type cdylib -C lto -C strip=debuginfo \
-//!       --extern sluice=rust/target/wasm/libsluice.rlib \
-//!       -o examples/filter/rust/filter.wasm examples/filter/rust/filter.rs
+//!     cargo build --target wasm32-unknown-unknown --release -p filter
+//!
+//! then copied from target/wasm32-unknown-unknown/release/filter.wasm to
+//! examples/filter/rust/filter.wasm.
 
 use std::cmp::Ordering;
 
