@@ -180,14 +180,56 @@ func TestVectorConfig(t *testing.T) {
 // TestElems compares the SDK's element iterator with the abi package's
 // Split functions on every collection cell of collections.page.hex.
 func TestElems(t *testing.T) {
-	in := newInstance(t)
-	in.init(kv("mode", "elems"))
 	b := vector(t, "collections.page.hex")
 	page, err := abi.DecodePage(b)
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkElems(t, page)
+}
+
+// TestElemsVectorLayouts: vector elements are unframed only for Cassandra's
+// fixed-length types (ABI.md section 9), LexicalUUIDType among them;
+// tinyint, smallint, date and time elements carry a vint length.
+func TestElemsVectorLayouts(t *testing.T) {
+	lexical := abi.CustomOf("org.apache.cassandra.db.marshal.LexicalUUIDType")
+	cols := []abi.Column{
+		{Name: "v_tinyint", Type: abi.VectorOf(abi.Type{ID: abi.TypeTinyint}, 2)},
+		{Name: "v_smallint", Type: abi.VectorOf(abi.Type{ID: abi.TypeSmallint}, 2)},
+		{Name: "v_date", Type: abi.VectorOf(abi.Type{ID: abi.TypeDate}, 2)},
+		{Name: "v_time", Type: abi.VectorOf(abi.Type{ID: abi.TypeTime}, 2)},
+		{Name: "v_int", Type: abi.VectorOf(abi.Type{ID: abi.TypeInt}, 2)},
+		{Name: "v_lexical", Type: abi.VectorOf(lexical, 2)},
+	}
+	uuid := func(b byte) []byte { return bytes.Repeat([]byte{b}, 16) }
+	cells := [][]byte{
+		{0x01, 0x01, 0x01, 0xfe}, // [1, -2], as Cassandra 5.0.8 sends it
+		{0x02, 0x00, 0x01, 0x02, 0xff, 0xfe},
+		{0x04, 0x80, 0x00, 0x00, 0x01, 0x04, 0x80, 0x00, 0x00, 0x02},
+		append([]byte{0x08}, append(bytes.Repeat([]byte{0}, 7), append([]byte{1, 0x08}, append(bytes.Repeat([]byte{0}, 7), 2)...)...)...),
+		{0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe},
+		append(uuid(0x11), uuid(0x22)...),
+	}
+	pb := abi.NewPageBuilder(abi.NewSchema(cols...), 1, 0)
+	for _, c := range cells {
+		pb.AppendCell(c)
+	}
+	if err := pb.EndRow(); err != nil {
+		t.Fatal(err)
+	}
+	checkElems(t, pb.Page())
+}
+
+// checkElems runs the SDK's element iterator (sdktest's elems mode) on
+// every cell of page and compares it with the abi package's Split
+// functions.
+func checkElems(t *testing.T, page *abi.Page) {
+	t.Helper()
+	in := newInstance(t)
+	in.init(kv("mode", "elems"))
+	b := page.AppendEncoded(nil)
 	r := decode(t, in.call("sluice_process", b), page.NumRows())
+	var err error
 	out := r.Sections[0].Rows
 	k := 0
 	for i, row := range page.Rows() {

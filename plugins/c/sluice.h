@@ -1081,21 +1081,24 @@ static const uint8_t *sluice__skip_type(const uint8_t *p, const uint8_t *end, in
 
 /* Fixed cell length of a type descriptor, or -1. */
 static int32_t sluice__fixed_len(const uint8_t *desc, uint32_t len) {
+    /* Cassandra's valueLengthIfFixed (ABI.md section 9): tinyint,
+     * smallint, date, time and counter are NOT fixed-length in vectors. */
+    static const char lexical_uuid[] = "org.apache.cassandra.db.marshal.LexicalUUIDType";
     if (len < 2) return -1;
     switch (sluice__u16le(desc)) {
-    case SLUICE_BOOLEAN:
-    case SLUICE_TINYINT: return 1;
-    case SLUICE_SMALLINT: return 2;
+    case SLUICE_BOOLEAN: return 1;
     case SLUICE_INT:
-    case SLUICE_FLOAT:
-    case SLUICE_DATE: return 4;
+    case SLUICE_FLOAT: return 4;
     case SLUICE_BIGINT:
-    case SLUICE_COUNTER:
     case SLUICE_DOUBLE:
-    case SLUICE_TIMESTAMP:
-    case SLUICE_TIME: return 8;
+    case SLUICE_TIMESTAMP: return 8;
     case SLUICE_UUID:
     case SLUICE_TIMEUUID: return 16;
+    case SLUICE_CUSTOM:
+        if (len == 2 + 4 + sizeof lexical_uuid - 1 && sluice__u32le(desc + 2) == sizeof lexical_uuid - 1 &&
+            __builtin_memcmp(desc + 6, lexical_uuid, sizeof lexical_uuid - 1) == 0)
+            return 16;
+        return -1;
     case SLUICE_VECTOR: {
         const uint8_t *e = sluice__skip_type(desc + 2, desc + len, 1);
         if (!e || desc + len - e < 4) return -1;

@@ -158,6 +158,7 @@ export class Type {
       case TypeId.Int: case TypeId.Float: return 4;
       case TypeId.Bigint: case TypeId.Double: case TypeId.Timestamp: return 8;
       case TypeId.Uuid: case TypeId.Timeuuid: return 16;
+      case TypeId.Custom: return this.name == "org.apache.cassandra.db.marshal.LexicalUUIDType" ? 16 : -1;
       case TypeId.Vector: {
         if (this.elems.length == 1) {
           const n = this.elems[0].vectorFixedLen();

@@ -297,6 +297,7 @@ impl Type {
             TypeId::Int | TypeId::Float => Some(4),
             TypeId::Bigint | TypeId::Double | TypeId::Timestamp => Some(8),
             TypeId::Uuid | TypeId::Timeuuid => Some(16),
+            TypeId::Custom if self.name == "org.apache.cassandra.db.marshal.LexicalUUIDType" => Some(16),
             TypeId::Vector => self
                 .elems
                 .first()
