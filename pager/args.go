@@ -44,21 +44,5 @@ func (s *CassandraSource) RequestArgs(ctx context.Context, split Split, args []a
 	if !s.cqlMode {
 		return nil, fmt.Errorf("pager: RequestArgs needs a CQL-mode source")
 	}
-	q := s.session.Query(s.wholeStmt, args...).WithContext(ctx).
-		Consistency(s.consistency).PageSize(pageSize).Idempotent(true).
-		PageState(state)
-	it := q.Iter()
-	cols := it.Columns()
-	if len(cols) == 0 {
-		if err := it.Close(); err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("pager: %s returned no columns", truncateString(s.query, 80))
-	}
-	schema, lay, err := s.schemaFor(cols)
-	if err != nil {
-		it.Close()
-		return nil, err
-	}
-	return &cassandraResponse{it: it, schema: schema, lay: lay, split: split, page: page}, nil
+	return s.send(ctx, s.wholeStmt, args, split, state, pageSize, page)
 }

@@ -300,9 +300,14 @@ func (s *CassandraSource) Request(ctx context.Context, req Request) (Response, e
 		stmt = s.tokenStmt
 		args = append(slices.Clip(args), req.Split.Lo, req.Split.Hi)
 	}
+	return s.send(ctx, stmt, args, req.Split, req.State, req.PageSize, req.Page)
+}
+
+// send runs one page of stmt bound to args, from paging state state.
+func (s *CassandraSource) send(ctx context.Context, stmt string, args []any, split Split, state []byte, pageSize int, page uint64) (Response, error) {
 	q := s.session.Query(stmt, args...).WithContext(ctx).
-		Consistency(s.consistency).PageSize(req.PageSize).Idempotent(true).
-		PageState(req.State) // disables auto-paging: one page per Iter, Scan never fetches
+		Consistency(s.consistency).PageSize(pageSize).Idempotent(true).
+		PageState(state) // disables auto-paging: one page per Iter, Scan never fetches
 	it := q.Iter()
 	cols := it.Columns()
 	if len(cols) == 0 {
@@ -316,7 +321,7 @@ func (s *CassandraSource) Request(ctx context.Context, req Request) (Response, e
 		it.Close()
 		return nil, err
 	}
-	return &cassandraResponse{it: it, schema: schema, lay: lay, split: req.Split, page: req.Page}, nil
+	return &cassandraResponse{it: it, schema: schema, lay: lay, split: split, page: page}, nil
 }
 
 // cassandraResponse is one page's gocql Iter, its frame received and not

@@ -52,6 +52,22 @@ type KafkaOptions struct {
 	Dial             func() []kgo.Opt // extra client options (tests)
 }
 
+// connOpts are the client options of every connection the sink makes (the
+// producer and the checkpoint reader): TLS, SASL and the test dialer.
+func (o *KafkaOptions) connOpts() []kgo.Opt {
+	var opts []kgo.Opt
+	if o.TLS != nil {
+		opts = append(opts, kgo.DialTLSConfig(o.TLS))
+	}
+	if o.SASL != nil {
+		opts = append(opts, kgo.SASL(o.SASL))
+	}
+	if o.Dial != nil {
+		opts = append(opts, o.Dial()...)
+	}
+	return opts
+}
+
 // Kafka writes rows as Kafka records with franz-go. It is owned by the
 // stream's committer goroutine; franz-go's own goroutines only report
 // produce results through firstErr.
@@ -140,15 +156,7 @@ func NewKafka(ctx context.Context, name string, o KafkaOptions) (*Kafka, error) 
 		}
 		opts = append(opts, kgo.TransactionalID(o.TransactionalID), kgo.TransactionTimeout(o.TransactionTimeout))
 	}
-	if o.TLS != nil {
-		opts = append(opts, kgo.DialTLSConfig(o.TLS))
-	}
-	if o.SASL != nil {
-		opts = append(opts, kgo.SASL(o.SASL))
-	}
-	if o.Dial != nil {
-		opts = append(opts, o.Dial()...)
-	}
+	opts = append(opts, o.connOpts()...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("sink %s: %w", name, err)
@@ -438,15 +446,7 @@ func lastCheckpoint(ctx context.Context, o KafkaOptions, cl *kgo.Client) ([]byte
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(), // the last offset before the LSO is a commit marker
 	}
-	if o.TLS != nil {
-		opts = append(opts, kgo.DialTLSConfig(o.TLS))
-	}
-	if o.SASL != nil {
-		opts = append(opts, kgo.SASL(o.SASL))
-	}
-	if o.Dial != nil {
-		opts = append(opts, o.Dial()...)
-	}
+	opts = append(opts, o.connOpts()...)
 	cons, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, err
