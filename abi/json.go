@@ -156,7 +156,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		return append(dst, '"'), nil
 	case TypeBlob, TypeCustom:
 		dst = append(dst, '"')
-		dst = base64.StdEncoding.AppendEncode(dst, b)
+		dst = appendBase64(dst, b)
 		return append(dst, '"'), nil
 	case TypeUUID, TypeTimeUUID:
 		if len(b) != 16 {
@@ -427,6 +427,11 @@ func needsEscape8(w uint64) bool {
 // that reads back to the same value, exponent form only below 1e-6 or from
 // 1e21 on. f must be finite.
 func appendJSONFloat(dst []byte, f float64, bits int) []byte {
+	if bits == 64 {
+		if out, ok := appendShortDecimal(dst, f); ok {
+			return out
+		}
+	}
 	abs := math.Abs(f)
 	format := byte('f')
 	if abs != 0 {
@@ -444,6 +449,101 @@ func appendJSONFloat(dst []byte, f float64, bits int) []byte {
 		}
 	}
 	return dst
+}
+
+const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// base64Pairs maps 12 bits to their two characters of standard base64, the
+// first in the low byte.
+var base64Pairs = func() (t [4096]uint16) {
+	for i := range t {
+		t[i] = uint16(base64Alphabet[i>>6]) | uint16(base64Alphabet[i&63])<<8
+	}
+	return t
+}()
+
+// appendBase64 appends src in standard base64 with padding: the bytes of
+// base64.StdEncoding.AppendEncode, with one table look-up per two
+// characters, eight characters per 64-bit load while eight source bytes
+// remain, and the standard encoder for the last partial group.
+func appendBase64(dst, src []byte) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, base64.StdEncoding.EncodedLen(len(src)))
+	out := dst[n : n+len(src)/3*4]
+	i, o := 0, 0
+	for ; i+8 <= len(src) && o+8 <= len(out); i, o = i+6, o+8 {
+		x := binary.BigEndian.Uint64(src[i:])
+		binary.LittleEndian.PutUint64(out[o:],
+			uint64(base64Pairs[x>>52])|uint64(base64Pairs[x>>40&0xfff])<<16|
+				uint64(base64Pairs[x>>28&0xfff])<<32|uint64(base64Pairs[x>>16&0xfff])<<48)
+	}
+	for ; i+3 <= len(src); i, o = i+3, o+4 {
+		x := uint(src[i])<<16 | uint(src[i+1])<<8 | uint(src[i+2])
+		binary.LittleEndian.PutUint16(out[o:], base64Pairs[x>>12])
+		binary.LittleEndian.PutUint16(out[o+2:], base64Pairs[x&0xfff])
+	}
+	dst = dst[:n+len(out)]
+	if i < len(src) {
+		dst = base64.StdEncoding.AppendEncode(dst, src[i:])
+	}
+	return dst
+}
+
+// pow10f holds the powers of ten appendShortDecimal tries, all exact
+// float64 values.
+var pow10f = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
+
+// appendShortDecimal is the fast path of appendJSONFloat for the doubles
+// most columns hold: a value of at most 15 significant digits and at most 6
+// fraction digits (prices, scores, counts). It finds the smallest k in 0..6
+// and the integer m, |m| < 1e15, with m / 10^k == f, and writes m with its
+// decimal point moved k places left, reporting false (appending nothing) when
+// there is none, for f == -0 and for anything not finite.
+//
+// This is exactly strconv's shortest form ('f', -1): m and 10^k are exact
+// doubles, so the IEEE division m / 10^k is the double nearest the decimal
+// m·10^-k, i.e. what ParseFloat reads it as; decimals of at most 15
+// significant digits never share a double (DBL_DIG), so the shortest
+// decimal reading back to f, which has no more digits than m, is this one
+// value; and k minimal means m has no trailing zero to drop (for k = 0
+// strconv writes the integer's zeros too). 1e-6 <= |f| < 1e15 is inside the
+// range where appendJSONFloat uses the 'f' format.
+func appendShortDecimal(dst []byte, f float64) ([]byte, bool) {
+	if !(f > -1e15 && f < 1e15) || f == 0 && math.Signbit(f) {
+		return dst, false
+	}
+	for k, p := range pow10f {
+		v := f * p
+		if !(v > -1e15 && v < 1e15) {
+			return dst, false
+		}
+		m := math.Round(v)
+		if m/p != f {
+			continue
+		}
+		n := int64(m)
+		if k == 0 {
+			return strconv.AppendInt(dst, n, 10), true
+		}
+		u := uint64(n)
+		if n < 0 {
+			dst = append(dst, '-')
+			u = -u
+		}
+		div := uint64(p)
+		dst = strconv.AppendUint(dst, u/div, 10)
+		dst = append(dst, '.')
+		frac := u % div
+		var buf [8]byte
+		i := len(buf)
+		for range k {
+			i--
+			buf[i] = byte('0' + frac%10)
+			frac /= 10
+		}
+		return append(dst, buf[i:]...), true
+	}
+	return dst, false
 }
 
 func appendJSONFloatOrString(dst []byte, f float64, bits int) []byte {
@@ -606,18 +706,40 @@ func isDigits(s string) bool {
 	return true
 }
 
+// hexPairs maps a byte to its two lowercase hex digits, the first in the
+// low byte.
+var hexPairs = func() (t [256]uint16) {
+	for i := range t {
+		t[i] = uint16(hexDigits[i>>4]) | uint16(hexDigits[i&0xF])<<8
+	}
+	return t
+}()
+
+// appendUUIDText appends u as lowercase 8-4-4-4-12 hex, written in place
+// into dst with one table look-up per byte.
 func appendUUIDText(dst []byte, u [16]byte) []byte {
-	var buf [36]byte
-	hex.Encode(buf[0:8], u[0:4])
-	buf[8] = '-'
-	hex.Encode(buf[9:13], u[4:6])
-	buf[13] = '-'
-	hex.Encode(buf[14:18], u[6:8])
-	buf[18] = '-'
-	hex.Encode(buf[19:23], u[8:10])
-	buf[23] = '-'
-	hex.Encode(buf[24:], u[10:])
-	return append(dst, buf[:]...)
+	n := len(dst)
+	dst = slices.Grow(dst, 36)[:n+36]
+	b := dst[n : n+36]
+	le := binary.LittleEndian
+	le.PutUint16(b[0:], hexPairs[u[0]])
+	le.PutUint16(b[2:], hexPairs[u[1]])
+	le.PutUint16(b[4:], hexPairs[u[2]])
+	le.PutUint16(b[6:], hexPairs[u[3]])
+	b[8] = '-'
+	le.PutUint16(b[9:], hexPairs[u[4]])
+	le.PutUint16(b[11:], hexPairs[u[5]])
+	b[13] = '-'
+	le.PutUint16(b[14:], hexPairs[u[6]])
+	le.PutUint16(b[16:], hexPairs[u[7]])
+	b[18] = '-'
+	le.PutUint16(b[19:], hexPairs[u[8]])
+	le.PutUint16(b[21:], hexPairs[u[9]])
+	b[23] = '-'
+	for i := range 6 {
+		le.PutUint16(b[24+2*i:], hexPairs[u[10+i]])
+	}
+	return dst
 }
 
 // FormatUUID returns u as lowercase 8-4-4-4-12 hex.
