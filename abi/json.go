@@ -79,16 +79,23 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		return dst, limitf("json: value nested deeper than %d levels", MaxTypeDepth)
 	}
 	switch t.ID {
-	case TypeASCII:
-		if _, err := DecodeASCII(b); err != nil {
-			return dst, err
+	case TypeASCII, TypeVarchar:
+		// One scan escapes the string and notes whether it met a byte >=
+		// 0x80; only then is the cell checked (and, when invalid, the
+		// string taken back), so plain ASCII text is read once.
+		start := len(dst)
+		out, ascii := appendJSONStringASCII(dst, b)
+		if ascii {
+			return out, nil
 		}
-		return appendJSONString(dst, b), nil
-	case TypeVarchar:
+		if t.ID == TypeASCII {
+			_, err := DecodeASCII(b)
+			return dst[:start], err
+		}
 		if !utf8.Valid(b) {
-			return dst, errf("text: not valid UTF-8")
+			return dst[:start], errf("text: not valid UTF-8")
 		}
-		return appendJSONString(dst, b), nil
+		return out, nil
 	case TypeInt:
 		v, err := DecodeInt(b)
 		if err != nil {
@@ -357,6 +364,14 @@ var (
 const hexDigits = "0123456789abcdef"
 
 func appendJSONString(dst []byte, s []byte) []byte {
+	dst, _ = appendJSONStringASCII(dst, s)
+	return dst
+}
+
+// appendJSONStringASCII is appendJSONString, also reporting whether every
+// byte of s is < 0x80.
+func appendJSONStringASCII(dst []byte, s []byte) ([]byte, bool) {
+	ascii := true
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -391,6 +406,7 @@ func appendJSONString(dst []byte, s []byte) []byte {
 			start = i
 			continue
 		}
+		ascii = false
 		r, size := utf8.DecodeRune(s[i:])
 		if r == '\u2028' || r == '\u2029' || r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
@@ -406,7 +422,7 @@ func appendJSONString(dst []byte, s []byte) []byte {
 		i += size
 	}
 	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, '"'), ascii
 }
 
 // needsEscape8 reports whether any of the eight bytes packed in w is one

@@ -16,7 +16,8 @@ import (
 // paths against them byte for byte.
 
 // refAppendJSONScalar is appendJSON as it was for varint, decimal,
-// timestamp, date, float, double, blob and uuid cells (non-empty): math/big
+// timestamp, date, float, double, blob, uuid, ascii and text cells
+// (non-empty): a validity check before the escaping scan for text, math/big
 // for varints and decimals, time.Time.AppendFormat for timestamps and dates,
 // strconv for every float and double, base64.StdEncoding for blobs and
 // encoding/hex for uuids.
@@ -58,6 +59,16 @@ func refAppendJSONScalar(dst []byte, id TypeID, b []byte) ([]byte, error) {
 		dst = append(dst, '"')
 		dst = time.Unix(days*86400, 0).UTC().AppendFormat(dst, "2006-01-02")
 		return append(dst, '"'), nil
+	case TypeASCII:
+		if _, err := DecodeASCII(b); err != nil {
+			return dst, err
+		}
+		return refAppendJSONString(dst, b), nil
+	case TypeVarchar:
+		if !utf8.Valid(b) {
+			return dst, errf("text: not valid UTF-8")
+		}
+		return refAppendJSONString(dst, b), nil
 	case TypeFloat, TypeDouble:
 		bits, v := 64, 0.0
 		if id == TypeFloat {
