@@ -61,6 +61,13 @@ import (
 // (null) is written as null. It fails, appending nothing, if the cell is not
 // a valid encoding of t.
 func AppendJSON(dst []byte, t Type, cell []byte) ([]byte, error) {
+	return AppendJSONOf(dst, &t, cell)
+}
+
+// AppendJSONOf is AppendJSON with the type passed by pointer, for loops
+// over cells (a Type is 96 bytes, which every call by value copies). t is
+// only read.
+func AppendJSONOf(dst []byte, t *Type, cell []byte) ([]byte, error) {
 	out, err := appendJSON(dst, t, cell, 1)
 	if err != nil {
 		return dst, err
@@ -68,7 +75,7 @@ func AppendJSON(dst []byte, t Type, cell []byte) ([]byte, error) {
 	return out, nil
 }
 
-func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
+func appendJSON(dst []byte, t *Type, b []byte, depth int) ([]byte, error) {
 	if b == nil {
 		return append(dst, "null"...), nil
 	}
@@ -234,7 +241,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		return appendJSONArray(dst, t.ID, elems, func(int) Type { return t.Elems[0] }, depth)
+		return appendJSONArray(dst, t.ID, elems, t.Elems, depth)
 	case TypeVector:
 		if len(t.Elems) != 1 {
 			return dst, errf("vector type with %d element types", len(t.Elems))
@@ -244,7 +251,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		return appendJSONArray(dst, t.ID, elems, func(int) Type { return t.Elems[0] }, depth)
+		return appendJSONArray(dst, t.ID, elems, t.Elems, depth)
 	case TypeTuple:
 		var stack [16][]byte
 		elems, err := SplitTuple(b, len(t.Elems), stack[:0])
@@ -254,7 +261,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		for len(elems) < len(t.Elems) {
 			elems = append(elems, nil)
 		}
-		return appendJSONArray(dst, t.ID, elems, func(i int) Type { return t.Elems[i] }, depth)
+		return appendJSONArray(dst, t.ID, elems, t.Elems, depth)
 	case TypeMap:
 		if len(t.Elems) != 2 {
 			return dst, errf("map type with %d element types", len(t.Elems))
@@ -270,11 +277,11 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
-				if dst, err = appendJSON(dst, t.Elems[0], kv[i], depth+1); err != nil {
+				if dst, err = appendJSON(dst, &t.Elems[0], kv[i], depth+1); err != nil {
 					return dst, prefixErr(err, "map key %d", i/2)
 				}
 				dst = append(dst, ':')
-				if dst, err = appendJSON(dst, t.Elems[1], kv[i+1], depth+1); err != nil {
+				if dst, err = appendJSON(dst, &t.Elems[1], kv[i+1], depth+1); err != nil {
 					return dst, prefixErr(err, "map value %d", i/2)
 				}
 			}
@@ -286,11 +293,11 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, '[')
-			if dst, err = appendJSON(dst, t.Elems[0], kv[i], depth+1); err != nil {
+			if dst, err = appendJSON(dst, &t.Elems[0], kv[i], depth+1); err != nil {
 				return dst, prefixErr(err, "map key %d", i/2)
 			}
 			dst = append(dst, ',')
-			if dst, err = appendJSON(dst, t.Elems[1], kv[i+1], depth+1); err != nil {
+			if dst, err = appendJSON(dst, &t.Elems[1], kv[i+1], depth+1); err != nil {
 				return dst, prefixErr(err, "map value %d", i/2)
 			}
 			dst = append(dst, ']')
@@ -316,7 +323,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 			if i < len(elems) {
 				e = elems[i]
 			}
-			if dst, err = appendJSON(dst, t.Elems[i], e, depth+1); err != nil {
+			if dst, err = appendJSON(dst, &t.Elems[i], e, depth+1); err != nil {
 				return dst, prefixErr(err, "udt %s field %q", t.Name, t.Fields[i])
 			}
 		}
@@ -325,14 +332,21 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 	return dst, errf("json: unknown type id 0x%04X", uint16(t.ID))
 }
 
-func appendJSONArray(dst []byte, id TypeID, elems [][]byte, et func(int) Type, depth int) ([]byte, error) {
+// appendJSONArray appends elems as a JSON array: element i of type
+// types[i] (a tuple's components), or every element of type types[0] when
+// there is one type (list, set, vector).
+func appendJSONArray(dst []byte, id TypeID, elems [][]byte, types []Type, depth int) ([]byte, error) {
 	dst = append(dst, '[')
 	var err error
 	for i, e := range elems {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		if dst, err = appendJSON(dst, et(i), e, depth+1); err != nil {
+		et := &types[0]
+		if len(types) > 1 {
+			et = &types[i]
+		}
+		if dst, err = appendJSON(dst, et, e, depth+1); err != nil {
 			return dst, prefixErr(err, "%s element %d", id, i)
 		}
 	}
@@ -342,7 +356,7 @@ func appendJSONArray(dst []byte, id TypeID, elems [][]byte, et func(int) Type, d
 // mapAsObject reports whether a map value renders as a JSON object: text or
 // ascii keys, none null, in strictly ascending byte order (as Cassandra
 // stores them), so that the object form loses nothing.
-func mapAsObject(t Type, kv [][]byte) bool {
+func mapAsObject(t *Type, kv [][]byte) bool {
 	if k := t.Elems[0].ID; k != TypeVarchar && k != TypeASCII {
 		return false
 	}
@@ -1502,10 +1516,10 @@ func AppendJSONRow(dst []byte, s *Schema, r Row) ([]byte, error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		col := s.Columns[i]
+		col := &s.Columns[i]
 		dst = appendJSONString(dst, []byte(col.Name))
 		dst = append(dst, ':')
-		if dst, err = appendJSON(dst, col.Type, c, 1); err != nil {
+		if dst, err = appendJSON(dst, &col.Type, c, 1); err != nil {
 			return dst[:start], &DecodeError{Msg: fmt.Sprintf("column %q (%s): %s", col.Name, col.Type, msgOf(err)), Limit: errors.Is(err, ErrLimit)}
 		}
 	}
