@@ -460,3 +460,77 @@ func FuzzJSONString(f *testing.F) {
 	f.Add([]byte("a\"b\\c\nd\x01e\u2028f\xffg\u00e9h"))
 	f.Fuzz(func(t *testing.T, s []byte) { checkJSONString(t, s) })
 }
+
+// Doubles (short decimals without strconv), blobs (base64 by 12-bit pairs),
+// uuids (hex by byte pairs) and text and ascii (validated only when not
+// plain ASCII) against the reference.
+func TestNumberBlobUUIDFastPaths(t *testing.T) {
+	doubles := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 0.05, -0.05, 99.5, 4821.37, 1999.99, 1e-6, -1e-6, 1e-7, 1.5e-6,
+		123456.789012, 0.000001, 0.0000015, 999999999999999, -999999999999999, 1e15, 1e15 + 0.5, 1e14 + 0.125,
+		123456789.123456, 12345678912.3456, 1.0 / 3, 2.0 / 3, math.Pi, 1e20, 1e21, 1e22, 5e-324, math.MaxFloat64,
+		math.SmallestNonzeroFloat64, math.Nextafter(0.1, 1), math.Nextafter(0.1, 0), math.Nextafter(4821.37, 0),
+		9007199254740991, 9007199254740993, 0.30000000000000004, 1200, -1200, 100000, 3e-5,
+		math.NaN(), math.Inf(1), math.Inf(-1)}
+	for _, v := range doubles {
+		checkScalarJSON(t, TypeDouble, AppendDouble(nil, v))
+		checkScalarJSON(t, TypeFloat, AppendFloat(nil, float32(v)))
+		for k := range 10 {
+			d := v * math.Pow(10, float64(k))
+			checkScalarJSON(t, TypeDouble, AppendDouble(nil, d))
+			checkScalarJSON(t, TypeDouble, AppendDouble(nil, math.Round(d)/math.Pow(10, float64(k))))
+		}
+	}
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{{4821.37, "4821.37"}, {-0.05, "-0.05"}, {1200, "1200"}, {math.Copysign(0, -1), "-0"}, {0, "0"}, {1e-6, "0.000001"}, {math.Nextafter(0.3, 1), "0.30000000000000004"}} {
+		if got := checkScalarJSON(t, TypeDouble, AppendDouble(nil, c.v)); got != c.want {
+			t.Errorf("double %v = %s, want %s", c.v, got, c.want)
+		}
+	}
+	for n := range 40 {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i*97 + n)
+		}
+		checkScalarJSON(t, TypeBlob, b)
+		checkScalarJSON(t, TypeBlob, bytes.Repeat([]byte{0xff}, n))
+	}
+	checkScalarJSON(t, TypeUUID, bytes.Repeat([]byte{0xff}, 16))
+	checkScalarJSON(t, TypeTimeUUID, []byte{0xde, 0xad, 0xbe, 0xef, 5, 6, 0x40, 8, 0x80, 10, 11, 12, 13, 14, 15, 16})
+	checkScalarJSON(t, TypeUUID, make([]byte, 15)) // wrong size: the same error
+	for _, s := range []string{"user12345@example.com", "caf\u00e9", "a\"b\\c\n", "bad \xff utf-8", "\xed\xa0\x80", "x\u2028y",
+		"\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x80", "seven\x01"} {
+		checkScalarJSON(t, TypeVarchar, []byte(s))
+		checkScalarJSON(t, TypeASCII, []byte(s))
+	}
+}
+
+// FuzzJSONNumberBlobUUID compares AppendJSON with the reference for
+// doubles and floats of arbitrary bits (and the same value rounded to a few
+// decimals, the fast path's case), blobs and uuids, and the same bytes as
+// text and ascii (valid or not: the same error, nothing appended).
+func FuzzJSONNumberBlobUUID(f *testing.F) {
+	f.Add(math.Float64bits(4821.37), uint8(2), []byte("sixty-four bytes or so of payload, which is how blobs come often"))
+	f.Add(math.Float64bits(math.Copysign(0, -1)), uint8(0), []byte{})
+	f.Add(math.Float64bits(1e15-1), uint8(6), []byte{0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8, 0xf7, 0xf6, 0xf5, 0xf4, 0xf3, 0xf2, 0xf1, 0xf0})
+	f.Add(math.Float64bits(math.NaN()), uint8(9), []byte{1})
+	f.Add(uint64(0), uint8(1), []byte("caf\u00e9 \xff \x01\""))
+	f.Fuzz(func(t *testing.T, bits uint64, k uint8, blob []byte) {
+		v := math.Float64frombits(bits)
+		checkScalarJSON(t, TypeDouble, AppendDouble(nil, v))
+		checkScalarJSON(t, TypeFloat, binary.BigEndian.AppendUint32(nil, uint32(bits)))
+		p := math.Pow(10, float64(k%12))
+		checkScalarJSON(t, TypeDouble, AppendDouble(nil, math.Round(v*p)/p))
+		checkScalarJSON(t, TypeDouble, AppendDouble(nil, math.Round(math.Mod(v, 1e16)*p)/p))
+		checkScalarJSON(t, TypeBlob, blob)
+		checkScalarJSON(t, TypeCustom, blob)
+		if len(blob) > 0 {
+			checkScalarJSON(t, TypeVarchar, blob)
+			checkScalarJSON(t, TypeASCII, blob)
+		}
+		if len(blob) >= 16 {
+			checkScalarJSON(t, TypeUUID, blob[:16])
+		}
+	})
+}

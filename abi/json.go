@@ -61,6 +61,13 @@ import (
 // (null) is written as null. It fails, appending nothing, if the cell is not
 // a valid encoding of t.
 func AppendJSON(dst []byte, t Type, cell []byte) ([]byte, error) {
+	return AppendJSONOf(dst, &t, cell)
+}
+
+// AppendJSONOf is AppendJSON with the type passed by pointer, for loops
+// over cells (a Type is 96 bytes, which every call by value copies). t is
+// only read.
+func AppendJSONOf(dst []byte, t *Type, cell []byte) ([]byte, error) {
 	out, err := appendJSON(dst, t, cell, 1)
 	if err != nil {
 		return dst, err
@@ -68,7 +75,7 @@ func AppendJSON(dst []byte, t Type, cell []byte) ([]byte, error) {
 	return out, nil
 }
 
-func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
+func appendJSON(dst []byte, t *Type, b []byte, depth int) ([]byte, error) {
 	if b == nil {
 		return append(dst, "null"...), nil
 	}
@@ -79,16 +86,23 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		return dst, limitf("json: value nested deeper than %d levels", MaxTypeDepth)
 	}
 	switch t.ID {
-	case TypeASCII:
-		if _, err := DecodeASCII(b); err != nil {
-			return dst, err
+	case TypeASCII, TypeVarchar:
+		// One scan escapes the string and notes whether it met a byte >=
+		// 0x80; only then is the cell checked (and, when invalid, the
+		// string taken back), so plain ASCII text is read once.
+		start := len(dst)
+		out, ascii := appendJSONStringASCII(dst, b)
+		if ascii {
+			return out, nil
 		}
-		return appendJSONString(dst, b), nil
-	case TypeVarchar:
+		if t.ID == TypeASCII {
+			_, err := DecodeASCII(b)
+			return dst[:start], err
+		}
 		if !utf8.Valid(b) {
-			return dst, errf("text: not valid UTF-8")
+			return dst[:start], errf("text: not valid UTF-8")
 		}
-		return appendJSONString(dst, b), nil
+		return out, nil
 	case TypeInt:
 		v, err := DecodeInt(b)
 		if err != nil {
@@ -156,7 +170,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		return append(dst, '"'), nil
 	case TypeBlob, TypeCustom:
 		dst = append(dst, '"')
-		dst = base64.StdEncoding.AppendEncode(dst, b)
+		dst = appendBase64(dst, b)
 		return append(dst, '"'), nil
 	case TypeUUID, TypeTimeUUID:
 		if len(b) != 16 {
@@ -227,7 +241,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		return appendJSONArray(dst, t.ID, elems, func(int) Type { return t.Elems[0] }, depth)
+		return appendJSONArray(dst, t.ID, elems, t.Elems, depth)
 	case TypeVector:
 		if len(t.Elems) != 1 {
 			return dst, errf("vector type with %d element types", len(t.Elems))
@@ -237,7 +251,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		return appendJSONArray(dst, t.ID, elems, func(int) Type { return t.Elems[0] }, depth)
+		return appendJSONArray(dst, t.ID, elems, t.Elems, depth)
 	case TypeTuple:
 		var stack [16][]byte
 		elems, err := SplitTuple(b, len(t.Elems), stack[:0])
@@ -247,7 +261,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 		for len(elems) < len(t.Elems) {
 			elems = append(elems, nil)
 		}
-		return appendJSONArray(dst, t.ID, elems, func(i int) Type { return t.Elems[i] }, depth)
+		return appendJSONArray(dst, t.ID, elems, t.Elems, depth)
 	case TypeMap:
 		if len(t.Elems) != 2 {
 			return dst, errf("map type with %d element types", len(t.Elems))
@@ -263,11 +277,11 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
-				if dst, err = appendJSON(dst, t.Elems[0], kv[i], depth+1); err != nil {
+				if dst, err = appendJSON(dst, &t.Elems[0], kv[i], depth+1); err != nil {
 					return dst, prefixErr(err, "map key %d", i/2)
 				}
 				dst = append(dst, ':')
-				if dst, err = appendJSON(dst, t.Elems[1], kv[i+1], depth+1); err != nil {
+				if dst, err = appendJSON(dst, &t.Elems[1], kv[i+1], depth+1); err != nil {
 					return dst, prefixErr(err, "map value %d", i/2)
 				}
 			}
@@ -279,11 +293,11 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, '[')
-			if dst, err = appendJSON(dst, t.Elems[0], kv[i], depth+1); err != nil {
+			if dst, err = appendJSON(dst, &t.Elems[0], kv[i], depth+1); err != nil {
 				return dst, prefixErr(err, "map key %d", i/2)
 			}
 			dst = append(dst, ',')
-			if dst, err = appendJSON(dst, t.Elems[1], kv[i+1], depth+1); err != nil {
+			if dst, err = appendJSON(dst, &t.Elems[1], kv[i+1], depth+1); err != nil {
 				return dst, prefixErr(err, "map value %d", i/2)
 			}
 			dst = append(dst, ']')
@@ -309,7 +323,7 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 			if i < len(elems) {
 				e = elems[i]
 			}
-			if dst, err = appendJSON(dst, t.Elems[i], e, depth+1); err != nil {
+			if dst, err = appendJSON(dst, &t.Elems[i], e, depth+1); err != nil {
 				return dst, prefixErr(err, "udt %s field %q", t.Name, t.Fields[i])
 			}
 		}
@@ -318,14 +332,21 @@ func appendJSON(dst []byte, t Type, b []byte, depth int) ([]byte, error) {
 	return dst, errf("json: unknown type id 0x%04X", uint16(t.ID))
 }
 
-func appendJSONArray(dst []byte, id TypeID, elems [][]byte, et func(int) Type, depth int) ([]byte, error) {
+// appendJSONArray appends elems as a JSON array: element i of type
+// types[i] (a tuple's components), or every element of type types[0] when
+// there is one type (list, set, vector).
+func appendJSONArray(dst []byte, id TypeID, elems [][]byte, types []Type, depth int) ([]byte, error) {
 	dst = append(dst, '[')
 	var err error
 	for i, e := range elems {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		if dst, err = appendJSON(dst, et(i), e, depth+1); err != nil {
+		et := &types[0]
+		if len(types) > 1 {
+			et = &types[i]
+		}
+		if dst, err = appendJSON(dst, et, e, depth+1); err != nil {
 			return dst, prefixErr(err, "%s element %d", id, i)
 		}
 	}
@@ -335,7 +356,7 @@ func appendJSONArray(dst []byte, id TypeID, elems [][]byte, et func(int) Type, d
 // mapAsObject reports whether a map value renders as a JSON object: text or
 // ascii keys, none null, in strictly ascending byte order (as Cassandra
 // stores them), so that the object form loses nothing.
-func mapAsObject(t Type, kv [][]byte) bool {
+func mapAsObject(t *Type, kv [][]byte) bool {
 	if k := t.Elems[0].ID; k != TypeVarchar && k != TypeASCII {
 		return false
 	}
@@ -357,6 +378,14 @@ var (
 const hexDigits = "0123456789abcdef"
 
 func appendJSONString(dst []byte, s []byte) []byte {
+	dst, _ = appendJSONStringASCII(dst, s)
+	return dst
+}
+
+// appendJSONStringASCII is appendJSONString, also reporting whether every
+// byte of s is < 0x80.
+func appendJSONStringASCII(dst []byte, s []byte) ([]byte, bool) {
+	ascii := true
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -391,6 +420,7 @@ func appendJSONString(dst []byte, s []byte) []byte {
 			start = i
 			continue
 		}
+		ascii = false
 		r, size := utf8.DecodeRune(s[i:])
 		if r == '\u2028' || r == '\u2029' || r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
@@ -406,7 +436,7 @@ func appendJSONString(dst []byte, s []byte) []byte {
 		i += size
 	}
 	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, '"'), ascii
 }
 
 // needsEscape8 reports whether any of the eight bytes packed in w is one
@@ -427,6 +457,11 @@ func needsEscape8(w uint64) bool {
 // that reads back to the same value, exponent form only below 1e-6 or from
 // 1e21 on. f must be finite.
 func appendJSONFloat(dst []byte, f float64, bits int) []byte {
+	if bits == 64 {
+		if out, ok := appendShortDecimal(dst, f); ok {
+			return out
+		}
+	}
 	abs := math.Abs(f)
 	format := byte('f')
 	if abs != 0 {
@@ -444,6 +479,101 @@ func appendJSONFloat(dst []byte, f float64, bits int) []byte {
 		}
 	}
 	return dst
+}
+
+const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// base64Pairs maps 12 bits to their two characters of standard base64, the
+// first in the low byte.
+var base64Pairs = func() (t [4096]uint16) {
+	for i := range t {
+		t[i] = uint16(base64Alphabet[i>>6]) | uint16(base64Alphabet[i&63])<<8
+	}
+	return t
+}()
+
+// appendBase64 appends src in standard base64 with padding: the bytes of
+// base64.StdEncoding.AppendEncode, with one table look-up per two
+// characters, eight characters per 64-bit load while eight source bytes
+// remain, and the standard encoder for the last partial group.
+func appendBase64(dst, src []byte) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, base64.StdEncoding.EncodedLen(len(src)))
+	out := dst[n : n+len(src)/3*4]
+	i, o := 0, 0
+	for ; i+8 <= len(src) && o+8 <= len(out); i, o = i+6, o+8 {
+		x := binary.BigEndian.Uint64(src[i:])
+		binary.LittleEndian.PutUint64(out[o:],
+			uint64(base64Pairs[x>>52])|uint64(base64Pairs[x>>40&0xfff])<<16|
+				uint64(base64Pairs[x>>28&0xfff])<<32|uint64(base64Pairs[x>>16&0xfff])<<48)
+	}
+	for ; i+3 <= len(src); i, o = i+3, o+4 {
+		x := uint(src[i])<<16 | uint(src[i+1])<<8 | uint(src[i+2])
+		binary.LittleEndian.PutUint16(out[o:], base64Pairs[x>>12])
+		binary.LittleEndian.PutUint16(out[o+2:], base64Pairs[x&0xfff])
+	}
+	dst = dst[:n+len(out)]
+	if i < len(src) {
+		dst = base64.StdEncoding.AppendEncode(dst, src[i:])
+	}
+	return dst
+}
+
+// pow10f holds the powers of ten appendShortDecimal tries, all exact
+// float64 values.
+var pow10f = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
+
+// appendShortDecimal is the fast path of appendJSONFloat for the doubles
+// most columns hold: a value of at most 15 significant digits and at most 6
+// fraction digits (prices, scores, counts). It finds the smallest k in 0..6
+// and the integer m, |m| < 1e15, with m / 10^k == f, and writes m with its
+// decimal point moved k places left, reporting false (appending nothing) when
+// there is none, for f == -0 and for anything not finite.
+//
+// This is exactly strconv's shortest form ('f', -1): m and 10^k are exact
+// doubles, so the IEEE division m / 10^k is the double nearest the decimal
+// m·10^-k, i.e. what ParseFloat reads it as; decimals of at most 15
+// significant digits never share a double (DBL_DIG), so the shortest
+// decimal reading back to f, which has no more digits than m, is this one
+// value; and k minimal means m has no trailing zero to drop (for k = 0
+// strconv writes the integer's zeros too). 1e-6 <= |f| < 1e15 is inside the
+// range where appendJSONFloat uses the 'f' format.
+func appendShortDecimal(dst []byte, f float64) ([]byte, bool) {
+	if !(f > -1e15 && f < 1e15) || f == 0 && math.Signbit(f) {
+		return dst, false
+	}
+	for k, p := range pow10f {
+		v := f * p
+		if !(v > -1e15 && v < 1e15) {
+			return dst, false
+		}
+		m := math.Round(v)
+		if m/p != f {
+			continue
+		}
+		n := int64(m)
+		if k == 0 {
+			return strconv.AppendInt(dst, n, 10), true
+		}
+		u := uint64(n)
+		if n < 0 {
+			dst = append(dst, '-')
+			u = -u
+		}
+		div := uint64(p)
+		dst = strconv.AppendUint(dst, u/div, 10)
+		dst = append(dst, '.')
+		frac := u % div
+		var buf [8]byte
+		i := len(buf)
+		for range k {
+			i--
+			buf[i] = byte('0' + frac%10)
+			frac /= 10
+		}
+		return append(dst, buf[i:]...), true
+	}
+	return dst, false
 }
 
 func appendJSONFloatOrString(dst []byte, f float64, bits int) []byte {
@@ -606,18 +736,40 @@ func isDigits(s string) bool {
 	return true
 }
 
+// hexPairs maps a byte to its two lowercase hex digits, the first in the
+// low byte.
+var hexPairs = func() (t [256]uint16) {
+	for i := range t {
+		t[i] = uint16(hexDigits[i>>4]) | uint16(hexDigits[i&0xF])<<8
+	}
+	return t
+}()
+
+// appendUUIDText appends u as lowercase 8-4-4-4-12 hex, written in place
+// into dst with one table look-up per byte.
 func appendUUIDText(dst []byte, u [16]byte) []byte {
-	var buf [36]byte
-	hex.Encode(buf[0:8], u[0:4])
-	buf[8] = '-'
-	hex.Encode(buf[9:13], u[4:6])
-	buf[13] = '-'
-	hex.Encode(buf[14:18], u[6:8])
-	buf[18] = '-'
-	hex.Encode(buf[19:23], u[8:10])
-	buf[23] = '-'
-	hex.Encode(buf[24:], u[10:])
-	return append(dst, buf[:]...)
+	n := len(dst)
+	dst = slices.Grow(dst, 36)[:n+36]
+	b := dst[n : n+36]
+	le := binary.LittleEndian
+	le.PutUint16(b[0:], hexPairs[u[0]])
+	le.PutUint16(b[2:], hexPairs[u[1]])
+	le.PutUint16(b[4:], hexPairs[u[2]])
+	le.PutUint16(b[6:], hexPairs[u[3]])
+	b[8] = '-'
+	le.PutUint16(b[9:], hexPairs[u[4]])
+	le.PutUint16(b[11:], hexPairs[u[5]])
+	b[13] = '-'
+	le.PutUint16(b[14:], hexPairs[u[6]])
+	le.PutUint16(b[16:], hexPairs[u[7]])
+	b[18] = '-'
+	le.PutUint16(b[19:], hexPairs[u[8]])
+	le.PutUint16(b[21:], hexPairs[u[9]])
+	b[23] = '-'
+	for i := range 6 {
+		le.PutUint16(b[24+2*i:], hexPairs[u[10+i]])
+	}
+	return dst
 }
 
 // FormatUUID returns u as lowercase 8-4-4-4-12 hex.
@@ -641,26 +793,30 @@ const msPerDay = 86_400_000
 // appendTimestampText appends ms (milliseconds since the epoch, between
 // minTimestampText and maxTimestampText: years 0000..9999) in the layout
 // "2006-01-02T15:04:05.000Z", UTC: the text time.Time.AppendFormat writes
-// for it, without going through time.Time.
+// for it, without going through time.Time, written in place into dst.
 func appendTimestampText(dst []byte, ms int64) []byte {
 	days, rem := ms/msPerDay, ms%msPerDay
 	if rem < 0 {
 		days--
 		rem += msPerDay
 	}
-	var buf [24]byte
+	n := len(dst)
+	dst = slices.Grow(dst, 24)[:n+24]
+	buf := dst[n : n+24]
 	putDate(buf[:10], days)
-	h, m, s, milli := rem/3_600_000, rem/60_000%60, rem/1000%60, rem%1000
+	r := uint32(rem) // 0..86_399_999: unsigned 32-bit divisions by constants
+	h, m, s, milli := r/3_600_000, r/60_000%60, r/1000%60, r%1000
 	buf[10] = 'T'
-	buf[11], buf[12] = byte('0'+h/10), byte('0'+h%10)
+	buf[11], buf[12] = digitPairs[2*h], digitPairs[2*h+1]
 	buf[13] = ':'
-	buf[14], buf[15] = byte('0'+m/10), byte('0'+m%10)
+	buf[14], buf[15] = digitPairs[2*m], digitPairs[2*m+1]
 	buf[16] = ':'
-	buf[17], buf[18] = byte('0'+s/10), byte('0'+s%10)
+	buf[17], buf[18] = digitPairs[2*s], digitPairs[2*s+1]
 	buf[19] = '.'
-	buf[20], buf[21], buf[22] = byte('0'+milli/100), byte('0'+milli/10%10), byte('0'+milli%10)
+	c := milli / 10
+	buf[20], buf[21], buf[22] = digitPairs[2*c], digitPairs[2*c+1], byte('0'+milli%10)
 	buf[23] = 'Z'
-	return append(dst, buf[:]...)
+	return dst
 }
 
 // appendDateText appends days (since 1970-01-01, between minDateText and
@@ -671,33 +827,45 @@ func appendDateText(dst []byte, days int64) []byte {
 	return append(dst, buf[:]...)
 }
 
+// digitPairs holds "00" to "99", two bytes per number.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
 // putDate writes the proleptic Gregorian date of days since 1970-01-01,
-// whose year must be in 0..9999, as "YYYY-MM-DD" into b[:10]. It is
-// Howard Hinnant's civil_from_days
-// (https://howardhinnant.github.io/date_algorithms.html#civil_from_days).
+// whose year must be in 0..9999, as "YYYY-MM-DD" into b[:10]. It is the
+// computational-calendar algorithm of Neri and Schneider ("Euclidean affine
+// functions and their application to calendar algorithms", Software:
+// Practice and Experience 53(4), 2023, section 5), whose unsigned 32-bit
+// multiplies and shifts cost less than the signed 64-bit divisions of
+// Howard Hinnant's civil_from_days it replaced; TestDateFastPath checks
+// every day of 0000..9999 against a walked calendar.
 func putDate(b []byte, days int64) {
-	z := days + 719_468 // days since 0000-03-01
-	era := z / 146_097  // 400-year eras
-	if z < 0 && z%146_097 != 0 {
-		era--
+	const (
+		eras = 82                     // 400-year eras added so that every day of years 0..9999 is positive
+		k    = 719_468 + 146_097*eras // days from 0000-03-01 (less eras) to 1970-01-01
+		l    = 400 * eras             // the years those eras add
+	)
+	n := uint32(days + k) // days since 0000-03-01 minus eras×400 years
+	n1 := 4*n + 3
+	c := n1 / 146_097 // century
+	nc := n1 % 146_097 / 4
+	p2 := 2_939_745 * uint64(4*nc+3)
+	z := uint32(p2 >> 32)            // year of the century
+	ny := uint32(p2) / 2_939_745 / 4 // day of the year from March 1
+	n3 := 2141*ny + 197_913
+	y, m, d := 100*c+z, n3>>16, (n3&0xFFFF)/2141+1
+	if ny >= 306 { // January or February: of the next year
+		y, m = y+1, m-12
 	}
-	doe := z - era*146_097                                   // day of era, 0..146096
-	yoe := (doe - doe/1460 + doe/36_524 - doe/146_096) / 365 // year of era, 0..399
-	y := yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100) // day of year from March 1, 0..365
-	mp := (5*doy + 2) / 153                  // month from March, 0..11
-	d := doy - (153*mp+2)/5 + 1
-	m := mp + 3
-	if m > 12 {
-		m -= 12
-		y++
-	}
+	y -= l
 	_ = b[9]
-	b[0], b[1], b[2], b[3] = byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10)
+	hi, lo := y/100, y%100
+	b[0], b[1], b[2], b[3] = digitPairs[2*hi], digitPairs[2*hi+1], digitPairs[2*lo], digitPairs[2*lo+1]
 	b[4] = '-'
-	b[5], b[6] = byte('0'+m/10), byte('0'+m%10)
+	b[5], b[6] = digitPairs[2*m], digitPairs[2*m+1]
 	b[7] = '-'
-	b[8], b[9] = byte('0'+d/10), byte('0'+d%10)
+	b[8], b[9] = digitPairs[2*d], digitPairs[2*d+1]
 }
 
 func appendTimeText(dst []byte, ns int64) []byte {
@@ -1348,10 +1516,10 @@ func AppendJSONRow(dst []byte, s *Schema, r Row) ([]byte, error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		col := s.Columns[i]
+		col := &s.Columns[i]
 		dst = appendJSONString(dst, []byte(col.Name))
 		dst = append(dst, ':')
-		if dst, err = appendJSON(dst, col.Type, c, 1); err != nil {
+		if dst, err = appendJSON(dst, &col.Type, c, 1); err != nil {
 			return dst[:start], &DecodeError{Msg: fmt.Sprintf("column %q (%s): %s", col.Name, col.Type, msgOf(err)), Limit: errors.Is(err, ErrLimit)}
 		}
 	}

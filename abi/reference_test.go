@@ -1,7 +1,9 @@
 package abi
 
 import (
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strconv"
@@ -14,8 +16,11 @@ import (
 // paths against them byte for byte.
 
 // refAppendJSONScalar is appendJSON as it was for varint, decimal,
-// timestamp and date cells (non-empty): math/big for varints and decimals,
-// time.Time.AppendFormat for timestamps and dates.
+// timestamp, date, float, double, blob, uuid, ascii and text cells
+// (non-empty): a validity check before the escaping scan for text, math/big
+// for varints and decimals, time.Time.AppendFormat for timestamps and dates,
+// strconv for every float and double, base64.StdEncoding for blobs and
+// encoding/hex for uuids.
 func refAppendJSONScalar(dst []byte, id TypeID, b []byte) ([]byte, error) {
 	switch id {
 	case TypeVarint:
@@ -54,8 +59,90 @@ func refAppendJSONScalar(dst []byte, id TypeID, b []byte) ([]byte, error) {
 		dst = append(dst, '"')
 		dst = time.Unix(days*86400, 0).UTC().AppendFormat(dst, "2006-01-02")
 		return append(dst, '"'), nil
+	case TypeASCII:
+		if _, err := DecodeASCII(b); err != nil {
+			return dst, err
+		}
+		return refAppendJSONString(dst, b), nil
+	case TypeVarchar:
+		if !utf8.Valid(b) {
+			return dst, errf("text: not valid UTF-8")
+		}
+		return refAppendJSONString(dst, b), nil
+	case TypeFloat, TypeDouble:
+		bits, v := 64, 0.0
+		if id == TypeFloat {
+			f, err := DecodeFloat(b)
+			if err != nil {
+				return dst, err
+			}
+			bits, v = 32, float64(f)
+		} else {
+			f, err := DecodeDouble(b)
+			if err != nil {
+				return dst, err
+			}
+			v = f
+		}
+		switch {
+		case math.IsNaN(v):
+			return append(dst, `"NaN"`...), nil
+		case math.IsInf(v, 1):
+			return append(dst, `"Infinity"`...), nil
+		case math.IsInf(v, -1):
+			return append(dst, `"-Infinity"`...), nil
+		}
+		return refAppendJSONFloat(dst, v, bits), nil
+	case TypeBlob, TypeCustom:
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, b)
+		return append(dst, '"'), nil
+	case TypeUUID, TypeTimeUUID:
+		if len(b) != 16 {
+			return dst, errf("%s: %d bytes, want 16", id, len(b))
+		}
+		dst = append(dst, '"')
+		dst = refAppendUUIDText(dst, [16]byte(b))
+		return append(dst, '"'), nil
 	}
 	panic(fmt.Sprintf("refAppendJSONScalar: type %s", id))
+}
+
+// refAppendJSONFloat is appendJSONFloat as it was, before the fast path
+// for short decimals (appendShortDecimal): strconv for every value.
+func refAppendJSONFloat(dst []byte, f float64, bits int) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, bits)
+	if format == 'e' {
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}
+
+// refAppendUUIDText is appendUUIDText as it was: encoding/hex into a
+// buffer, then a copy.
+func refAppendUUIDText(dst []byte, u [16]byte) []byte {
+	var buf [36]byte
+	hex.Encode(buf[0:8], u[0:4])
+	buf[8] = '-'
+	hex.Encode(buf[9:13], u[4:6])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], u[6:8])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], u[8:10])
+	buf[23] = '-'
+	hex.Encode(buf[24:], u[10:])
+	return append(dst, buf[:]...)
 }
 
 // refFormatDuration is FormatDuration as it was (closures appending to a

@@ -11,7 +11,7 @@ import (
 
 // renderer appends rows of pages in one Format to a buffer. It caches what
 // depends only on the schema (the quoted JSON keys), so rendering a row
-// costs one abi.AppendJSON per cell and no allocation. A renderer belongs
+// costs one abi.AppendJSONOf per cell and no allocation. A renderer belongs
 // to its sink's owner goroutine.
 type renderer struct {
 	format  Format
@@ -88,7 +88,7 @@ func (r *renderer) appendJSONRow(dst []byte, row abi.Row) ([]byte, error) {
 		}
 		off += 4
 		dst = append(dst, r.keys[c]...)
-		if dst, err = abi.AppendJSON(dst, cols[c].Type, cell); err != nil {
+		if dst, err = abi.AppendJSONOf(dst, &cols[c].Type, cell); err != nil {
 			return dst, fmt.Errorf("column %q (%s): %w", cols[c].Name, cols[c].Type, err)
 		}
 	}
@@ -120,7 +120,7 @@ func (r *renderer) appendCSVRow(dst []byte) ([]byte, error) {
 			// scratch copy and the scan for characters to quote.
 			start := len(dst)
 			var err error
-			if dst, err = abi.AppendJSON(dst, cols[c].Type, cell); err != nil {
+			if dst, err = abi.AppendJSONOf(dst, &cols[c].Type, cell); err != nil {
 				return dst, fmt.Errorf("column %q (%s): %w", cols[c].Name, cols[c].Type, err)
 			}
 			if dst[start] == '"' {
@@ -130,7 +130,7 @@ func (r *renderer) appendCSVRow(dst []byte) ([]byte, error) {
 			continue
 		}
 		var err error
-		if r.scratch, err = abi.AppendJSON(r.scratch[:0], cols[c].Type, cell); err != nil {
+		if r.scratch, err = abi.AppendJSONOf(r.scratch[:0], &cols[c].Type, cell); err != nil {
 			return dst, fmt.Errorf("column %q (%s): %w", cols[c].Name, cols[c].Type, err)
 		}
 		v := r.scratch
