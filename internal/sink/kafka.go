@@ -274,7 +274,7 @@ func (k *Kafka) WriteOutput(ctx context.Context, output string, p *abi.Page, sel
 					keys = append(keys, ',')
 				}
 				cell, _ := row.Cell(c)
-				if keys, err = abi.AppendJSON(keys, p.Schema.Columns[c].Type, cell); err != nil {
+				if keys, err = abi.AppendJSONOf(keys, &p.Schema.Columns[c].Type, cell); err != nil {
 					return fmt.Errorf("sink %s: page %d, row %d, key column %q: %w", k.name, p.Number, i, p.Schema.Columns[c].Name, err)
 				}
 			}
