@@ -80,7 +80,7 @@ func hostileCases(t *testing.T) []hostileCase {
 		{name: "malformed_result", code: 1, expect: []string{"magic 0x58585858"}},
 		{name: "lying_ptr", code: 1, expect: []string{"result handle [ptr=131068, len=100] reaches past the end"}},
 		{name: "select_wrong_rows", code: 1, expect: []string{"nrows=101, must equal the input page's 100 rows"}},
-		{name: "error_row", code: 1, expect: []string{`row 2: plugin reported: bad value in column "age"`}},
+		{name: "error_row", code: 1, expect: []string{`row 2 (key id=`, `: plugin reported: bad value in column "age"`}},
 		{name: "log_bad_ptr", code: 1, expect: []string{"sluice.log: message [ptr=4294967040, len=1000] is outside the plugin's memory"}},
 		{name: "abort", code: 1, expect: []string{"abort: boom! at a.ts:7:3"}},
 		{name: "rows_named_unrouted", path: fixture("rows_named"), code: 1, expect: []string{`output "audit", which no [[stream.sink]] takes`, "rather than dropping them"}},
