@@ -59,6 +59,11 @@ func checkTable(t *testing.T) string {
 		testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+"."+ddl[:strings.IndexByte(ddl, ' ')])
 		testutil.Exec(t, s, "CREATE TABLE "+ks+"."+ddl)
 	}
+	// Cassandra 5.0.8 saves vector<EmptyType> in its schema as
+	// "vector<empty, 2>", which it cannot parse when it starts: a node
+	// that still holds the table never starts again (test/restart would
+	// find it dead). It goes when the test ends.
+	t.Cleanup(func() { testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+".ve") })
 	return ks
 }
 

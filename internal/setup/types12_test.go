@@ -285,6 +285,10 @@ func TestCheckRefusesUnsupportedVector(t *testing.T) {
 	ks := testutil.Keyspace(t, s)
 	testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+".ve")
 	testutil.Exec(t, s, "CREATE TABLE "+ks+".ve (id int PRIMARY KEY, v vector<'"+marshal+"EmptyType', 2>)")
+	// Cassandra 5.0.8 saves it in its schema as "vector<empty, 2>", which
+	// it cannot parse when it starts: a node that still holds the table
+	// never starts again. It goes when the test ends.
+	t.Cleanup(func() { testutil.Exec(t, s, "DROP TABLE IF EXISTS "+ks+".ve") })
 	h, _ := newHarness(t, fmt.Sprintf(`
 [checkpoint]
 dir = %q

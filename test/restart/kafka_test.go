@@ -50,7 +50,7 @@ func TestKafkaBrokerRestartMidStream(t *testing.T) {
 		Sinks: []e2e.Sink{{Name: "kafka", Type: "kafka", Outputs: []string{""}, Extra: fmt.Sprintf(
 			"  brokers = [%q]\n  topic = %q\n  transactional_id = \"sluice.restart.%d\"\n  checkpoint_topic = \"sluice_restart_checkpoints\"\n  transaction_timeout = \"2m\"\n",
 			strings.Join(seeds, `", "`), topic, time.Now().UnixNano())}}}
-	path := e2e.Config{EveryPages: 2, Streams: []e2e.Stream{st}}.Write(t, dir, "sluice.toml")
+	path := e2e.Config{EveryPages: 2, Interval: "30s", Streams: []e2e.Stream{st}}.Write(t, dir, "sluice.toml")
 	p := e2e.Start(t, dir, nil, "run", "-config", path)
 	if !e2e.WaitCheckpoint(p, dir, "krestart", 8) {
 		res := p.Wait(t)
