@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -169,21 +170,38 @@ func (w *writer) run(ctx context.Context, t *testing.T, tbl string, n int, perSe
 	wg.Wait()
 }
 
-// tableRows reads the table back with the test's own client: every id,
-// and the rows per bucket.
+// tableRows reads the table back with an independent client, the Python
+// driver: every id, and the rows per bucket.
 func tableRows(t *testing.T, tbl string) (ids map[int]bool, perBucket map[string]int) {
 	t.Helper()
-	s := e2e.Session(t)
+	script := `
+import sys
+from cassandra.cluster import Cluster
+from cassandra.query import SimpleStatement
+s = Cluster(["127.0.0.1"]).connect()
+for r in s.execute(SimpleStatement("SELECT bucket, id FROM %s.%s" % (sys.argv[1], sys.argv[2]), fetch_size=5000)):
+    print(r.bucket, r.id)
+`
+	out, err := exec.Command(testutil.Python(t), "-c", script, ks, tbl).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("read back with the Python driver: %v\n%s", err, stderr)
+	}
 	ids, perBucket = map[int]bool{}, map[string]int{}
-	it := s.Query("SELECT bucket, id FROM " + ks + "." + tbl).PageSize(5000).Iter()
-	var b int64
-	var id int
-	for it.Scan(&b, &id) {
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line == "" {
+			continue
+		}
+		var b int64
+		var id int
+		if _, err := fmt.Sscan(line, &b, &id); err != nil {
+			t.Fatalf("read back: line %q: %v", line, err)
+		}
 		ids[id] = true
 		perBucket[strconv.FormatInt(b, 10)]++
-	}
-	if err := it.Close(); err != nil {
-		t.Fatal(err)
 	}
 	return ids, perBucket
 }
