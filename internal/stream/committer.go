@@ -56,10 +56,8 @@ func newCommitter(s *Stream, results <-chan result, workers int, cancel context.
 		states: map[int]map[int][]byte{}, lastSave: time.Now(), written: map[string]map[int]uint64{}}
 	for _, sk := range s.spec.Sinks {
 		c.written[sk.Name] = map[int]uint64{}
-		if t, ok := sk.Sink.(sink.Transactional); ok {
-			c.txn, c.txnName = t, sk.Name
-		}
 	}
+	c.txn, c.txnName = s.spec.transactional()
 	if rp := s.resume; rp != nil {
 		c.seq = seqOf(rp.cp)
 		for name, m := range rp.written {

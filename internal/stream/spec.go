@@ -210,3 +210,14 @@ func (sp *Spec) validate() error {
 	}
 	return nil
 }
+
+// transactional returns the stream's transactional sink (Validate allows
+// at most one) and its name; nil when it has none.
+func (sp *Spec) transactional() (sink.Transactional, string) {
+	for _, s := range sp.Sinks {
+		if t, ok := s.Sink.(sink.Transactional); ok {
+			return t, s.Name
+		}
+	}
+	return nil, ""
+}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/sluicehq/sluice/abi"
 	"github.com/sluicehq/sluice/host"
-	"github.com/sluicehq/sluice/internal/sink"
 	"github.com/sluicehq/sluice/pager"
 )
 
@@ -186,13 +185,7 @@ func (s *Stream) adopt(cp *pager.Checkpoint) error {
 // earlier writer, so a killed run's open transaction can never commit
 // afterwards.
 func (s *Stream) reconcile(ctx context.Context) error {
-	var txn sink.Transactional
-	var name string
-	for _, sk := range s.spec.Sinks {
-		if t, ok := sk.Sink.(sink.Transactional); ok {
-			txn, name = t, sk.Name
-		}
-	}
+	txn, name := s.spec.transactional()
 	if txn == nil {
 		return nil
 	}
